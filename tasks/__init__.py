@@ -1,0 +1,1 @@
+"""condoit: conda-build recipes compiled into an incremental doit task graph."""

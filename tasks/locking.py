@@ -1,0 +1,45 @@
+"""One condoit run per cache at a time: two runs would overwrite each other's trees."""
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from .errors import LockBusy
+
+_held: dict[str, int] = {}
+
+# doit commands that only read state; they do not take the cache lock.
+READ_ONLY_COMMANDS = frozenset({"list", "info", "help", "dumpdb", "tabcompletion", "graph",
+                                "ignore", "reset-dep"})
+
+
+def doit_command(argv: list[str]) -> str:
+    """The doit sub-command in argv (``run`` when none is named)."""
+    from doit.cmd_base import DoitCmdBase  # noqa: F401  (doit is loaded already)
+    known = {"run", "list", "info", "help", "dumpdb", "tabcompletion", "clean", "forget",
+             "strace", "auto", "ignore", "reset-dep", "graph"}
+    for arg in argv[1:]:
+        if arg.startswith("-") or "=" in arg:
+            continue
+        return arg if arg in known else "run"
+    return "run"
+
+
+def hold_cache_lock(lock_path: Path) -> None:
+    """Take the cache's lock for the life of this process, or explain who holds it."""
+    key = str(lock_path)
+    if key in _held:
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise LockBusy(f"another condoit run (pid {holder}) is using the cache at "
+                       f"{lock_path.parent}; wait for it to finish, or stop it") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _held[key] = fd

@@ -1,0 +1,216 @@
+"""The immutable recipe model: what a rendered meta.yaml means.
+
+Everything is a frozen dataclass of tuples, strings, numbers and ``Frozen`` maps, so a
+Recipe can be pickled into doit worker processes, hashed into stage signatures and
+written back out as JSON/YAML (``to_data``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+
+class Frozen(Mapping[str, Any]):
+    """A read-only mapping (for free-form sections such as ``extra`` and ``about``)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any] | None = None):
+        self._data = {k: freeze(v) for k, v in (data or {}).items()}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(to_data(self), sort_keys=True))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    def __repr__(self) -> str:
+        return f"Frozen({self._data!r})"
+
+    def __reduce__(self):
+        return (Frozen, (self._data,))
+
+
+def freeze(value: Any) -> Any:
+    """Lists become tuples and dicts become Frozen, recursively."""
+    if isinstance(value, Frozen):
+        return value
+    if isinstance(value, Mapping):
+        return Frozen(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def to_data(value: Any) -> Any:
+    """Plain JSON-able data (dicts, lists, strings, numbers) from any model value."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_data(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Source:
+    """One entry of ``source:``. ``kind`` is url, git, hg, svn, path or none."""
+
+    kind: str
+    urls: tuple[str, ...] = ()          # url: a string or a list of mirrors, tried in order
+    fn: str | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    git_url: str | None = None
+    git_tag: str | None = None
+    git_rev: str | None = None
+    git_depth: int | None = None
+    hg_url: str | None = None
+    hg_tag: str | None = None
+    svn_url: str | None = None
+    svn_rev: str | None = None
+    svn_ignore_externals: bool = False
+    path: str | None = None             # absolute (resolved against the recipe directory)
+    folder: str | None = None           # subdirectory of the work tree to place it in
+    patches: tuple[str, ...] = ()       # absolute paths of patch files, in order
+    line: int = 0                       # line of this source in meta.yaml (for errors)
+
+
+@dataclass(frozen=True)
+class RunExports:
+    """Requirements a package adds to the run requirements of what builds against it."""
+
+    weak: tuple[str, ...] = ()
+    strong: tuple[str, ...] = ()
+    noarch: tuple[str, ...] = ()
+    weak_constrains: tuple[str, ...] = ()
+    strong_constrains: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not any(dataclasses.astuple(self))
+
+
+@dataclass(frozen=True)
+class Build:
+    number: int = 0
+    string: str | None = None
+    script: str | None = None           # build/script joined into one shell script
+    script_env: tuple[str, ...] = ()
+    entry_points: tuple[str, ...] = ()
+    binary_relocation: bool | tuple[str, ...] = True
+    detect_binary_files_with_prefix: bool = True
+    features: tuple[str, ...] = ()
+    track_features: tuple[str, ...] = ()
+    preserve_egg_dir: bool = False
+    no_link: tuple[str, ...] = ()
+    no_softlink: str | None = None
+    has_prefix_files: tuple[str, ...] = ()
+    binary_has_prefix_files: tuple[str, ...] = ()
+    ignore_prefix_files: bool | tuple[str, ...] = False
+    skip: bool = False
+    noarch: str | None = None           # None, "generic" or "python"
+    run_exports: RunExports = RunExports()
+    ignore_run_exports: tuple[str, ...] = ()
+    ignore_run_exports_from: tuple[str, ...] = ()
+    rpaths: tuple[str, ...] = ("lib/",)
+    always_include_files: tuple[str, ...] = ()
+    missing_dso_whitelist: tuple[str, ...] = ()
+    osx_is_app: bool = False            # accepted and ignored on Linux
+    merge_build_host: bool = False
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """Match specs as validated strings (``name [version [build]]``)."""
+
+    build: tuple[str, ...] = ()
+    host: tuple[str, ...] = ()
+    run: tuple[str, ...] = ()
+    run_constrained: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    files: tuple[str, ...] = ()
+    source_files: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
+    scripts: tuple[str, ...] = ()       # run_test.sh / .py / .pl found in the recipe (absolute)
+
+    def is_empty(self) -> bool:
+        return not any(dataclasses.astuple(self))
+
+
+@dataclass(frozen=True)
+class Output:
+    """One entry of ``outputs:`` in a multi-output recipe."""
+
+    name: str
+    version: str
+    build: Build = Build()
+    requirements: Requirements = Requirements()
+    test: TestSpec = TestSpec()
+    about: Frozen = field(default_factory=Frozen)
+    script: str | None = None
+    files: tuple[str, ...] = ()
+    type: str = "conda"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A rendered recipe for one target platform."""
+
+    name: str                           # package/name (the task name of this recipe)
+    version: str
+    recipe_dir: Path
+    meta_path: Path
+    sources: tuple[Source, ...] = ()
+    build: Build = Build()
+    requirements: Requirements = Requirements()
+    test: TestSpec = TestSpec()
+    about: Frozen = field(default_factory=Frozen)
+    extra: Frozen = field(default_factory=Frozen)
+    outputs: tuple[Output, ...] = ()
+    skip_reason: str = ""               # why build/skip is true, e.g. "selector: win"
+    variant: Frozen = field(default_factory=Frozen)   # variant keys the recipe used
+    rendered_text: str = ""             # meta.yaml after jinja and selectors (info/recipe)
+    link_scripts: Frozen = field(default_factory=Frozen)  # action (pre-link...) -> absolute path
+    build_script_path: str | None = None  # recipe's build.sh when build/script is absent
+
+    @property
+    def provides(self) -> tuple[str, ...]:
+        """Package names this recipe produces (itself and its outputs)."""
+        names = [self.name] + [o.name for o in self.outputs]
+        return tuple(dict.fromkeys(names))
+
+    def section(self, name: str) -> Any:
+        """Plain data of one part of the recipe, for stage signatures."""
+        return to_data(getattr(self, name))
+
+    def to_data(self) -> dict[str, Any]:
+        return to_data(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_data(), indent=2, sort_keys=True)
+
+
+def spec_name(spec: str) -> str:
+    """The package name of a match spec string."""
+    return spec.strip().split()[0].split("[")[0] if spec.strip() else ""

@@ -1,0 +1,105 @@
+"""The one place that knows where every stage's files live under ``cache/``.
+
+Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
+
+    cache/
+      .doit.db                doit's memory (losing it costs a re-check, not a rebuild)
+      .lock                   one condoit run at a time
+      downloads/<sha256>      content-addressed source archives (+ <sha256>.json origin)
+      vcs/<kind>/<key>/       cached clones of git/hg/svn sources
+      rendered/<name>.yaml    ``doit render:<name>`` output
+      work/<name>/<stage>/    a stage's output tree (extract, patch, compile's work copy)
+      prefix/<name>/_h_env... the long, padded host prefix the build installs into
+      stamps/<name>/<stage>.json  a stage's input signature and output digests, written last
+      logs/<name>/<stage>.log
+      channel/<subdir>/       the local channel (packages, repodata.json)
+      pkgs/                   py-rattler's package cache
+      test/<name>/            test prefixes and work
+      tmp/                    staging for atomic writes (same filesystem as the results)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+PLACEHOLDER_DIRNAME = "_h_env"
+# conda-build pads host prefixes to 255 characters so any install prefix fits in binaries.
+PADDED_PREFIX_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Layout:
+    cache: Path
+
+    @property
+    def doit_db(self) -> Path:
+        return self.cache / ".doit.db"
+
+    @property
+    def lock(self) -> Path:
+        return self.cache / ".lock"
+
+    @property
+    def tmp(self) -> Path:
+        return self.cache / "tmp"
+
+    # -- sources -------------------------------------------------------------
+    @property
+    def downloads(self) -> Path:
+        return self.cache / "downloads"
+
+    def download(self, sha256: str) -> Path:
+        return self.downloads / sha256
+
+    def download_meta(self, sha256: str) -> Path:
+        return self.downloads / f"{sha256}.json"
+
+    def vcs(self, kind: str, key: str) -> Path:
+        return self.cache / "vcs" / kind / key
+
+    # -- per recipe ----------------------------------------------------------
+    def rendered(self, name: str) -> Path:
+        return self.cache / "rendered" / f"{name}.yaml"
+
+    def work(self, name: str, stage: str) -> Path:
+        return self.cache / "work" / name / stage
+
+    def stamp(self, name: str, stage: str) -> Path:
+        return self.cache / "stamps" / name / f"{stage}.json"
+
+    def log(self, name: str, stage: str) -> Path:
+        return self.cache / "logs" / name / f"{stage}.log"
+
+    def prefix_base(self, name: str) -> Path:
+        return self.cache / "prefix" / name
+
+    def host_prefix(self, name: str) -> Path:
+        """Long padded prefix (like conda-build's _h_env_placehold...) for relocatable binaries."""
+        base = self.prefix_base(name)
+        room = PADDED_PREFIX_LENGTH - len(str(base)) - 1
+        component = PLACEHOLDER_DIRNAME
+        if room > len(component):
+            component = (component + "_placehold" * 30)[:room]
+        return base / component
+
+    def build_prefix(self, name: str) -> Path:
+        return self.prefix_base(name) / "_build_env"
+
+    def test_dir(self, name: str) -> Path:
+        return self.cache / "test" / name
+
+    # -- channel -------------------------------------------------------------
+    @property
+    def channel(self) -> Path:
+        return self.cache / "channel"
+
+    def channel_subdir(self, subdir: str) -> Path:
+        return self.channel / subdir
+
+    @property
+    def package_cache(self) -> Path:
+        return self.cache / "pkgs"
+
+    @property
+    def channel_lock(self) -> Path:
+        return self.cache / ".channel.lock"

@@ -1,0 +1,157 @@
+"""Frozen settings of one condoit run: where things are and what we build for.
+
+Sources, lowest first: built-in defaults, ``[tool.condoit]`` in the project's
+pyproject.toml, ``condoit.yaml`` at the recipes root, ``CONDOIT_*`` environment
+variables, then doit command-line variables (``doit recipes=/path target=linux-64 list``).
+"""
+from __future__ import annotations
+
+import os
+import platform as _platform
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Cross toolchains per target platform, for a linux-64 build machine (Debian packages).
+DEFAULT_TRIPLETS: dict[str, str] = {
+    "linux-aarch64": "aarch64-linux-gnu",
+    "linux-64": "x86_64-linux-gnu",
+    "linux-ppc64le": "powerpc64le-linux-gnu",
+}
+
+# Build requirements that resolve to tools of the build machine: name -> (command, Debian package).
+DEFAULT_SYSTEM_TOOLS: dict[str, tuple[str, str]] = {
+    "make": ("make", "make"),
+    "cmake": ("cmake", "cmake"),
+    "ninja": ("ninja", "ninja-build"),
+    "meson": ("meson", "meson"),
+    "perl": ("perl", "perl"),
+    "pkg-config": ("pkg-config", "pkg-config"),
+    "pkgconfig": ("pkg-config", "pkg-config"),
+    "autoconf": ("autoconf", "autoconf"),
+    "automake": ("automake", "automake"),
+    "libtool": ("libtool", "libtool-bin"),
+    "m4": ("m4", "m4"),
+    "bison": ("bison", "bison"),
+    "flex": ("flex", "flex"),
+    "patch": ("patch", "patch"),
+    "sed": ("sed", "sed"),
+    "gawk": ("gawk", "gawk"),
+    "texinfo": ("makeinfo", "texinfo"),
+    "gettext": ("msgfmt", "gettext"),
+    "git": ("git", "git"),
+    "curl": ("curl", "curl"),
+    "python": ("python3", "python3"),
+    "zlib": ("true", "zlib1g-dev"),
+}
+
+
+def detect_build_platform() -> str:
+    """conda subdir of the machine we run on."""
+    machine = _platform.machine().lower()
+    system = _platform.system().lower()
+    arch = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64",
+            "ppc64le": "ppc64le", "i686": "32", "i386": "32"}.get(machine, machine)
+    osname = {"linux": "linux", "darwin": "osx", "windows": "win"}.get(system, system)
+    return f"{osname}-{arch}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a stage needs to know about the run, and nothing about one recipe."""
+
+    root: Path = PROJECT_ROOT
+    recipes_dir: Path = PROJECT_ROOT / "recipes"
+    cache_dir: Path = PROJECT_ROOT / "cache"
+    target_platform: str = "linux-aarch64"
+    build_platform: str = field(default_factory=detect_build_platform)
+    python: str = "3.11"
+    numpy: str = "1.26"
+    package_format: str = ".conda"
+    compression_level: int = 16
+    cpu_count: int = field(default_factory=lambda: os.cpu_count() or 1)
+    max_glibc: str = ""
+    mirrors: tuple[str, ...] = ()
+    offline_apt: bool = True
+    triplets: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TRIPLETS))
+    system_tools: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_TOOLS))
+
+    @property
+    def cross(self) -> bool:
+        return self.target_platform != self.build_platform
+
+    @property
+    def target_triplet(self) -> str:
+        return self.triplets[self.target_platform]
+
+    @property
+    def build_triplet(self) -> str:
+        return self.triplets[self.build_platform]
+
+    def cache_key(self) -> dict[str, Any]:
+        """The settings that change what a build produces (part of stage signatures)."""
+        return {"target_platform": self.target_platform, "build_platform": self.build_platform,
+                "python": self.python, "numpy": self.numpy}
+
+
+_CONVERTERS = {
+    "root": Path, "recipes_dir": Path, "cache_dir": Path,
+    "compression_level": int, "cpu_count": int,
+    "offline_apt": lambda v: str(v).lower() in ("1", "true", "yes", "on"),
+    "mirrors": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(x for x in str(v).split(",") if x),
+}
+_ALIASES = {"recipes": "recipes_dir", "cache": "cache_dir", "target": "target_platform",
+            "build": "build_platform", "format": "package_format"}
+
+
+def _apply(values: dict[str, Any], source: Mapping[str, Any], base: Path) -> None:
+    names = {f.name for f in fields(Settings)}
+    for key, value in source.items():
+        key = _ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
+        if key not in names:
+            continue
+        value = _CONVERTERS.get(key, lambda v: v)(value)
+        if isinstance(value, Path) and not value.is_absolute():
+            value = (base / value).resolve()
+        values[key] = value
+
+
+def _pyproject_section(root: Path) -> dict[str, Any]:
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        return {}
+    with open(path, "rb") as fh:
+        return tomllib.load(fh).get("tool", {}).get("condoit", {})
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, root: Path | None = None) -> Settings:
+    """Settings from the config layers; ``overrides`` are doit's command-line variables."""
+    root = (root or Path.cwd()).resolve()
+    values: dict[str, Any] = {"root": root, "recipes_dir": root / "recipes", "cache_dir": root / "cache"}
+    _apply(values, _pyproject_section(root), root)
+    env = {k[len("CONDOIT_"):].lower(): v for k, v in os.environ.items() if k.startswith("CONDOIT_")}
+    _apply(values, env, Path.cwd())
+    _apply(values, dict(overrides or {}), Path.cwd())
+    stack_cfg = Path(values["recipes_dir"]) / "condoit.yaml"
+    if stack_cfg.is_file():
+        import yaml
+        layered = yaml.safe_load(stack_cfg.read_text()) or {}
+        _apply(values, layered, stack_cfg.parent)
+        _apply(values, env, Path.cwd())
+        _apply(values, dict(overrides or {}), Path.cwd())
+    settings = Settings(**values)
+    if settings.target_platform not in settings.triplets:
+        from .errors import CondoitError
+        raise CondoitError(f"unknown target platform {settings.target_platform!r}; "
+                           f"known: {', '.join(sorted(settings.triplets))}")
+    return settings
+
+
+def with_changes(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)

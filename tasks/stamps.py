@@ -1,0 +1,53 @@
+"""Stage stamps: the truth about what is done, kept beside the results, not in doit's db.
+
+A stamp records the signature of a stage's inputs and digests of its outputs. It is
+written last and atomically, so a killed run never leaves a stamp for a missing or
+half-made result, and losing doit's database costs a re-check, not a rebuild.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .fsutil import write_json_atomic
+
+STAMP_FORMAT = 1
+
+
+def signature(parts: Any) -> str:
+    """Stable digest of plain data (dicts, lists, strings, numbers)."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def read_stamp(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != STAMP_FORMAT:
+        return None
+    return data
+
+
+def write_stamp(path: Path, sig: str, outputs: dict[str, Any]) -> None:
+    write_json_atomic(path, {"format": STAMP_FORMAT, "signature": sig, "outputs": outputs,
+                             "finished": time.time()})
+
+
+def stamp_outputs(path: Path) -> dict[str, Any] | None:
+    """Output digests of a finished stage, or None when it has not finished."""
+    stamp = read_stamp(path)
+    return None if stamp is None else stamp.get("outputs", {})
+
+
+def remove_stamp(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,105 @@
+"""doit task generators: the whole stack, one subtask per recipe per stage.
+
+This runs on every ``doit`` call (even ``doit list``), so it only renders and wires;
+no stage work and no hashing of large trees happen here.
+"""
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from typing import Any, Iterator
+
+from doit import get_var
+
+from .errors import CondoitError
+from .paths import Layout
+from .render.stack_loader import load_stack
+from .settings import load_settings
+from .stages import STAGES
+from .stages.base import Context, task_dict
+
+DOIT_CONFIG_BASE: dict[str, Any] = {
+    "default_tasks": ["build"],
+    "backend": "json",
+    "verbosity": 1,
+    "action_string_formatting": "new",
+}
+
+_VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "max_glibc", "mirrors")
+
+
+def doit_config() -> dict[str, Any]:
+    settings = context().settings
+    return dict(DOIT_CONFIG_BASE, dep_file=str(Layout(settings.cache_dir).doit_db))
+
+
+@lru_cache(maxsize=1)
+def context() -> Context:
+    """Settings and the rendered stack, loaded once per doit call."""
+    overrides = {k: v for k in _VARS if (v := get_var(k, None)) is not None}
+    try:
+        settings = load_settings(overrides)
+    except CondoitError as exc:
+        print(f"condoit: {exc}", file=sys.stderr)
+        raise SystemExit(2)
+    stack = load_stack(settings)
+    if stack.problems:
+        print(f"condoit: {len(stack.problems)} problem(s) in the recipes under {settings.recipes_dir}:",
+              file=sys.stderr)
+        for problem in stack.problems:
+            print(str(problem), file=sys.stderr)
+    for skipped in stack.skipped:
+        if get_var("verbose_skips", None):
+            print(f"condoit: skipping {skipped.name}: {skipped.reason}", file=sys.stderr)
+    return Context(settings, stack)
+
+
+def stage_tasks(stage_name: str) -> Iterator[dict[str, Any]]:
+    ctx = context()
+    stage = STAGES[stage_name]
+    yield {"name": None, "doc": stage.doc}
+    for recipe in ctx.stack.recipes:
+        if stage.is_enabled(recipe, ctx):
+            yield task_dict(stage, recipe, ctx)
+
+
+def render_tasks() -> Iterator[dict[str, Any]]:
+    from .render.output import write_rendered
+    ctx = context()
+    yield {"name": None, "doc": "write the rendered recipe (like `conda render`) and print its path"}
+    for recipe in ctx.stack.recipes:
+        target = ctx.layout.rendered(recipe.name)
+        yield {
+            "name": recipe.name,
+            "doc": f"rendered meta.yaml of {recipe.name} {recipe.version}",
+            "actions": [(write_rendered, [recipe, str(target)])],
+            "targets": [str(target)],
+            "uptodate": [False],
+            "verbosity": 2,
+        }
+
+
+def build_tasks() -> Iterator[dict[str, Any]]:
+    ctx = context()
+    yield {"name": None, "doc": "build a recipe and everything it needs into the indexed local channel"}
+    last = "test" if "test" in STAGES else "index"
+    for recipe in ctx.stack.recipes:
+        yield {
+            "name": recipe.name,
+            "doc": f"{recipe.name} {recipe.version} and its dependencies, packaged and indexed",
+            "actions": None,
+            "task_dep": [f"{last}:{recipe.name}"],
+        }
+
+
+def hold_lock_for_writes() -> None:
+    """Take the cache lock unless this doit command only reads (list, info, help...)."""
+    from .errors import LockBusy
+    from .locking import READ_ONLY_COMMANDS, doit_command, hold_cache_lock
+    if doit_command(sys.argv) in READ_ONLY_COMMANDS:
+        return
+    try:
+        hold_cache_lock(context().layout.lock)
+    except LockBusy as exc:
+        print(f"condoit: {exc}", file=sys.stderr)
+        raise SystemExit(3)
