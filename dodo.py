@@ -40,6 +40,11 @@ def task_index():
     yield from stage_tasks("index")
 
 
+def task_test():
+    """install the package into a fresh prefix and run the recipe's tests"""
+    yield from stage_tasks("test")
+
+
 def task_build():
     """build a recipe and everything it needs into the indexed local channel"""
     yield from build_tasks()

@@ -133,6 +133,9 @@ class Build:
     missing_dso_whitelist: tuple[str, ...] = ()
     osx_is_app: bool = False            # accepted and ignored on Linux
     merge_build_host: bool = False
+    # other keys conda-build knows (skip_compile_pyc, pin_depends, error_overlinking...),
+    # kept as written so nothing in a recipe is silently lost
+    other: Frozen = field(default_factory=Frozen)
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ class Output:
     script: str | None = None
     files: tuple[str, ...] = ()
     type: str = "conda"
+    script_interpreter: str | None = None
 
 
 @dataclass(frozen=True)

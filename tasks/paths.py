@@ -6,6 +6,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       .doit.db                doit's memory (losing it costs a re-check, not a rebuild)
       .lock                   one condoit run at a time
       downloads/<sha256>      content-addressed source archives (+ <sha256>.json origin)
+      downloads/{md5,sha1,url}/<key>  index: file holding the sha256 of that content
       vcs/<kind>/<key>/       cached clones of git/hg/svn sources
       rendered/<name>.yaml    ``doit render:<name>`` output
       work/<name>/<stage>/    a stage's output tree (extract, patch, compile's work copy)
@@ -54,8 +55,21 @@ class Layout:
     def download_meta(self, sha256: str) -> Path:
         return self.downloads / f"{sha256}.json"
 
+    def download_alias(self, kind: str, key: str) -> Path:
+        """Index entry naming the sha256 of content known by an md5, sha1 or URL key."""
+        return self.downloads / kind / key
+
+    @property
+    def download_partials(self) -> Path:
+        """Where downloads are written and verified before they enter the cache."""
+        return self.tmp / "downloads"
+
     def vcs(self, kind: str, key: str) -> Path:
         return self.cache / "vcs" / kind / key
+
+    def scratch(self, name: str, stage: str) -> Path:
+        """Throw-away room of one stage run (same filesystem, so moves are renames)."""
+        return self.tmp / "scratch" / name / stage
 
     # -- per recipe ----------------------------------------------------------
     def rendered(self, name: str) -> Path:
@@ -63,6 +77,11 @@ class Layout:
 
     def work(self, name: str, stage: str) -> Path:
         return self.cache / "work" / name / stage
+
+    def failed_work(self, name: str, stage: str) -> Path:
+        """Where ``fsutil.staged_dir`` keeps the tree of a failed attempt of a stage."""
+        work = self.work(name, stage)
+        return work.with_name(f"{work.name}.failed")
 
     def stamp(self, name: str, stage: str) -> Path:
         return self.cache / "stamps" / name / f"{stage}.json"

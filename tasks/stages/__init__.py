@@ -8,7 +8,8 @@ from .patch import PatchStage
 from .compile import CompileStage
 from .package import PackageStage
 from .index import IndexStage
+from .test import TestStage
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
-    DownloadStage(), ExtractStage(), PatchStage(), CompileStage(), PackageStage(), IndexStage(),
+    DownloadStage(), ExtractStage(), PatchStage(), CompileStage(), PackageStage(), IndexStage(), TestStage(),
 )}

@@ -1,9 +1,166 @@
-"""Stage 'compile' (stub until implemented)."""
+"""Stage 'compile': run build.sh in a fresh copy of the patched tree into the host prefix.
+
+The host prefix is long and padded (relocatable binaries) and holds the recipe's `host`
+requirements, solved and installed with py-rattler from the local channel, before the
+script runs. The files the script adds are the stage's result.
+"""
 from __future__ import annotations
 
-from .base import Stage
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from ..buildenv import build_environment, reentry_script
+from ..envs import create_env, package_run_exports
+from ..errors import CondoitError, StageError, log_tail
+from ..fsutil import remove_tree, sha256_file, write_json_atomic, write_text_atomic
+from ..model import Recipe
+from ..prefix_files import list_prefix, new_files_digest
+from ..stamps import signature
+from ..toolchain import resolve_build_requirements, toolchain_identity
+from .base import Context, Stage
+
+# Files of a recipe directory that never influence the build itself.
+NOT_BUILD_INPUTS = ("meta.yaml", "run_test.sh", "run_test.py", "run_test.pl", "run_test.bat",
+                    "pre-link.sh", "post-link.sh", "pre-unlink.sh", "conda_build_config.yaml")
+
+
+def build_script(recipe: Recipe) -> str:
+    """The script text: build/script from meta.yaml, else the recipe's build.sh."""
+    if recipe.build.script:
+        return recipe.build.script
+    if recipe.build_script_path and Path(recipe.build_script_path).is_file():
+        return Path(recipe.build_script_path).read_text()
+    return ""
+
+
+def recipe_file_digests(recipe: Recipe) -> dict[str, str]:
+    """Digests of recipe-directory files build.sh may read (patches are the patch stage's)."""
+    patches = {os.path.realpath(p) for s in recipe.sources for p in s.patches}
+    digests: dict[str, str] = {}
+    for root, dirs, files in os.walk(recipe.recipe_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, recipe.recipe_dir)
+            if rel in NOT_BUILD_INPUTS or os.path.realpath(full) in patches or name.startswith("."):
+                continue
+            digests[rel] = sha256_file(Path(full))
+    return digests
+
+
+def newest_mtime(tree: Path, floor: int = 315532800) -> int:
+    """SOURCE_DATE_EPOCH: the newest file time of the pristine source (stable across rebuilds)."""
+    newest = floor
+    for root, _dirs, files in os.walk(tree):
+        for name in files:
+            try:
+                newest = max(newest, int(os.lstat(os.path.join(root, name)).st_mtime))
+            except OSError:
+                continue
+    return newest
 
 
 class CompileStage(Stage):
     name = "compile"
-    doc = "compile"
+    doc = "run build.sh into the padded host prefix"
+    version = 1
+
+    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
+        deps = [("patch", recipe.name)]
+        deps += [("index", d) for d in ctx.stack.recipe_deps(recipe.name)]
+        return deps
+
+    def inputs(self, recipe: Recipe, ctx: Context) -> Any:
+        stack_packages = {p for r in ctx.stack.recipes for p in r.provides}
+        tools = resolve_build_requirements(recipe, ctx.settings, stack_packages)
+        return {
+            "name": recipe.name, "version": recipe.version,
+            "number": recipe.build.number,
+            "script": build_script(recipe),
+            "script_env": list(recipe.build.script_env),
+            "build_requirements": list(recipe.requirements.build),
+            "host_requirements": list(recipe.requirements.host),
+            "variant": recipe.section("variant"),
+            "recipe_files": recipe_file_digests(recipe),
+            "toolchain": toolchain_identity(tools),
+            "cpu_count": ctx.settings.cpu_count,
+        }
+
+    def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
+        return (ctx.layout.work(recipe.name, "compile") / "files.json").is_file() and \
+            ctx.layout.host_prefix(recipe.name).is_dir()
+
+    def clean(self, recipe: Recipe, ctx: Context) -> None:
+        remove_tree(ctx.layout.work(recipe.name, "compile"))
+        remove_tree(ctx.layout.prefix_base(recipe.name))
+
+    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
+        layout, settings = ctx.layout, ctx.settings
+        work = layout.work(recipe.name, "compile")
+        src = work / "src"
+        prefix = layout.host_prefix(recipe.name)
+        build_prefix = layout.build_prefix(recipe.name)
+        log = layout.log(recipe.name, "compile")
+        log.parent.mkdir(parents=True, exist_ok=True)
+
+        stack_packages = {p for r in ctx.stack.recipes for p in r.provides}
+        tools = resolve_build_requirements(recipe, settings, stack_packages)
+
+        remove_tree(work)
+        remove_tree(layout.prefix_base(recipe.name))
+        work.mkdir(parents=True)
+        shutil.copytree(layout.work(recipe.name, "patch"), src, symlinks=True)
+
+        host = create_env(recipe.requirements.host, prefix, settings, what=f"host prefix of {recipe.name}")
+        create_env(tools.stack, build_prefix, settings, platform=settings.build_platform,
+                   what=f"build prefix of {recipe.name}")
+        before = set(list_prefix(prefix))
+
+        host_pins = sorted(f"{r.name} {r.version} {r.build}" for r in host)
+        pkg_hash = "h" + signature({"host": host_pins, "variant": recipe.section("variant"),
+                                    "target": settings.target_platform})[:7]
+        build_string = recipe.build.string or f"{pkg_hash}_{recipe.build.number}"
+        source_date_epoch = newest_mtime(layout.work(recipe.name, "extract"))
+        env = build_environment(recipe, settings, src_dir=src, prefix=prefix, build_prefix=build_prefix,
+                                pkg_hash=pkg_hash, build_string=build_string,
+                                source_date_epoch=source_date_epoch)
+        script = work / "build_script.sh"
+        write_text_atomic(script, build_script(recipe) or "true\n")
+        reenter = work / "conda_build.sh"
+        write_text_atomic(reenter, reentry_script(env, script, src))
+        reenter.chmod(0o755)
+
+        with open(log, "wb") as fh:
+            fh.write(f"# condoit compile {recipe.name} {recipe.version}\n# re-enter: bash {reenter}\n".encode())
+            fh.flush()
+            proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
+                                  stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise StageError(recipe.name, "compile", f"build script exited with status {proc.returncode}; "
+                             f"re-enter the build environment with `bash {reenter}`",
+                             log=log, kept=work, tail=log_tail(log))
+
+        files = sorted(set(list_prefix(prefix)) - before)
+        if not files:
+            raise StageError(recipe.name, "compile", f"the build script installed nothing into $PREFIX "
+                             f"({prefix})", log=log, kept=work, tail=log_tail(log))
+        overrides = {}
+        for key, fname in (("version", "__conda_version__.txt"), ("build_number", "__conda_buildnum__.txt")):
+            f = src / fname
+            if f.is_file():
+                overrides[key] = f.read_text().strip()
+        host_records = [{"name": r.name, "version": r.version, "build": r.build, "file_name": r.file_name,
+                         "sha256": r.sha256, "depends": list(r.depends),
+                         "run_exports": package_run_exports(layout, r)} for r in host]
+        result = {"files": files, "host": host_records, "pkg_hash": pkg_hash, "build_string": build_string,
+                  "overrides": overrides, "source_date_epoch": source_date_epoch,
+                  "built_at": int(time.time() * 1000),
+                  "prefix": str(prefix), "tools": list(tools.system)}
+        write_json_atomic(work / "files.json", result)
+        return {"files": new_files_digest(prefix, files), "host": host_pins, "pkg_hash": pkg_hash,
+                "build_string": build_string, "overrides": overrides}

@@ -1,9 +1,178 @@
-"""Stage 'package' (stub until implemented)."""
+"""Stage 'package': post-process the built files and write a conda package to the channel.
+
+Works on a copy of the compile stage's files, so re-packaging (after a `run:` or `about:`
+edit) never touches the build's result and gives the same bytes for the same inputs.
+"""
 from __future__ import annotations
 
-from .base import Stage
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..condapkg import IndexMeta, PrefixEntry, create_archive, write_info
+from ..errors import StageError
+from ..fsutil import remove_tree, sha256_file
+from ..model import Recipe
+from ..prefix_files import new_files_digest
+from ..requirements import package_requirements, run_exports_json
+from ..stamps import signature
+from .base import Context, Stage
+from .compile import recipe_file_digests
+
+
+def package_subdir(recipe: Recipe, ctx: Context) -> str:
+    return "noarch" if recipe.build.noarch else ctx.settings.target_platform
+
+
+def compile_result(recipe: Recipe, ctx: Context) -> dict[str, Any]:
+    return json.loads((ctx.layout.work(recipe.name, "compile") / "files.json").read_text())
+
+
+def _copy_files(src_root: Path, dst_root: Path, files: list[str]) -> None:
+    for rel in files:
+        src, dst = src_root / rel.rstrip("/"), dst_root / rel.rstrip("/")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if rel.endswith("/"):
+            dst.mkdir(parents=True, exist_ok=True)
+        elif src.is_symlink():
+            os.symlink(os.readlink(src), dst)
+        else:
+            shutil.copy2(src, dst)
+
+
+def test_files(recipe: Recipe) -> dict[str, bytes]:
+    """info/test/: the test commands as a script, test files and run_test scripts."""
+    out: dict[str, bytes] = {}
+    test = recipe.test
+    if test.commands:
+        out["test/run_test.sh"] = ("set -ex\n" + "\n".join(test.commands) + "\nexit 0\n").encode()
+    if test.requires:
+        out["test/test_time_dependencies.json"] = json.dumps(sorted(test.requires)).encode()
+    for script in test.scripts:
+        out[f"test/{Path(script).name}"] = Path(script).read_bytes()
+    for pattern in test.files:
+        for match in sorted(recipe.recipe_dir.glob(pattern)):
+            if match.is_file():
+                out[f"test/{match.relative_to(recipe.recipe_dir)}"] = match.read_bytes()
+    return out
+
+
+def recipe_files(recipe: Recipe) -> dict[str, bytes]:
+    """info/recipe/: the rendered meta.yaml, the original as meta.yaml.template, and the rest."""
+    out: dict[str, bytes] = {}
+    for root, dirs, files in os.walk(recipe.recipe_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            full = Path(root) / name
+            rel = full.relative_to(recipe.recipe_dir)
+            out[f"recipe/{rel}"] = full.read_bytes()
+    out["recipe/meta.yaml.template"] = recipe.meta_path.read_bytes()
+    out["recipe/meta.yaml"] = recipe.rendered_text.encode()
+    return out
 
 
 class PackageStage(Stage):
     name = "package"
-    doc = "package"
+    doc = "make the conda package from the files the build installed"
+    version = 1
+
+    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
+        return [("compile", recipe.name)]
+
+    def inputs(self, recipe: Recipe, ctx: Context) -> Any:
+        return {
+            "recipe": {k: recipe.section(k) for k in ("name", "version", "build", "requirements", "test",
+                                                       "about", "extra", "outputs", "rendered_text")},
+            "recipe_files": recipe_file_digests(recipe),
+            "link_scripts": {k: sha256_file(Path(v)) for k, v in recipe.link_scripts.items()},
+            "test_scripts": {Path(s).name: sha256_file(Path(s)) for s in recipe.test.scripts},
+            "format": ctx.settings.package_format,
+            "compression_level": ctx.settings.compression_level,
+            "max_glibc": ctx.settings.max_glibc,
+        }
+
+    def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
+        archive = ctx.layout.channel_subdir(outputs.get("subdir", "")) / outputs.get("archive", "")
+        return bool(outputs.get("archive")) and archive.is_file()
+
+    def clean(self, recipe: Recipe, ctx: Context) -> None:
+        remove_tree(ctx.layout.work(recipe.name, "package"))
+
+    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
+        layout, settings = ctx.layout, ctx.settings
+        built = compile_result(recipe, ctx)
+        from ..relocate import post_build  # lief is heavy: not on doit's loading path
+        host_prefix = Path(built["prefix"])
+        work = layout.work(recipe.name, "package")
+        root = work / "root"
+        remove_tree(work)
+        root.mkdir(parents=True)
+        _copy_files(host_prefix, root, built["files"])
+
+        result = post_build(root, built["files"], recipe, settings, placeholder=str(host_prefix),
+                            dependency_files=_dependency_files(host_prefix, built["host"]))
+        log = layout.log(recipe.name, "package")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("\n".join(["# post-build warnings", *result.warnings, "# problems", *result.problems]) + "\n")
+        if result.problems:
+            raise StageError(recipe.name, "package", f"{len(result.problems)} problem(s) in the built files:\n  "
+                             + "\n  ".join(result.problems), log=log, kept=work)
+
+        version = built["overrides"].get("version", recipe.version)
+        number = int(built["overrides"].get("build_number", recipe.build.number))
+        build_string = built["build_string"]
+        depends, constrains = package_requirements(recipe, built["host"], result.extra_run_requirements)
+        subdir = package_subdir(recipe, ctx)
+        about = dict(recipe.about)
+        index = IndexMeta(
+            name=recipe.name, version=version, build=build_string, build_number=number, subdir=subdir,
+            depends=tuple(depends), constrains=tuple(constrains),
+            license=str(about.get("license", "") or ""), license_family=str(about.get("license_family", "") or ""),
+            timestamp=int(built["built_at"]), noarch=recipe.build.noarch,
+            features=" ".join(recipe.build.features), track_features=" ".join(recipe.build.track_features),
+        )
+        about_json = {**json.loads(json.dumps(recipe.section("about"))), "extra": recipe.section("extra"),
+                      "tool": "condoit", "tool_version": "0.1.0"}
+        hash_input = {"host": sorted(f"{r['name']} {r['version']} {r['build']}" for r in built["host"]),
+                      "variant": recipe.section("variant"), "target_platform": settings.target_platform}
+        prefix_entries = [PrefixEntry(p.path, p.placeholder, p.file_mode) for p in result.prefix_files]
+        extra = {**recipe_files(recipe), **test_files(recipe)}
+        info_files = write_info(root, index, result.files, prefix_entries, about_json,
+                                run_exports=run_exports_json(recipe), no_link=result.no_link,
+                                hash_input=hash_input, extra_files=extra)
+
+        channel_dir = layout.channel_subdir(subdir)
+        channel_dir.mkdir(parents=True, exist_ok=True)
+        archive = channel_dir / f"{index.stem}{settings.package_format}"
+        fd, tmp = tempfile.mkstemp(dir=channel_dir, prefix=".", suffix=f".part{settings.package_format}")
+        os.close(fd)
+        try:
+            create_archive(root, result.files, info_files, Path(tmp), mtime=int(built["built_at"]) // 1000,
+                           compression_level=settings.compression_level)
+            os.replace(tmp, archive)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        _remove_stale(channel_dir, recipe.name, archive.name)
+        content = signature({"index": {k: v for k, v in index.to_json().items() if k != "timestamp"},
+                             "files": new_files_digest(root, result.files),
+                             "run_exports": run_exports_json(recipe)})
+        return {"archive": archive.name, "subdir": subdir, "sha256": sha256_file(archive), "content": content}
+
+
+def _dependency_files(host_prefix: Path, host_records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Files each host dependency installed (for the overlinking check)."""
+    from ..envs import installed_files
+    return {r["name"]: installed_files(host_prefix, r["name"]) for r in host_records}
+
+
+def _remove_stale(channel_dir: Path, name: str, keep: str) -> None:
+    """Older builds of this recipe would compete with the new one in the solver."""
+    for path in channel_dir.iterdir():
+        fn = path.name
+        stem = fn.removesuffix(".conda").removesuffix(".tar.bz2")
+        if fn != keep and stem != fn and stem.rsplit("-", 2)[0] == name:
+            path.unlink()

@@ -1,0 +1,90 @@
+"""Debian source packages as a last resort for upstream tarballs (machines without internet).
+
+Debian's source archive keeps byte-identical copies of many upstream tarballs as
+``<pkg>_<version>.orig.tar.*``. A recipe opts in with ``extra: {debian_source: <package>}``
+(or ``{debian_source: {package: <package>, version: <upstream version>}}`` when the
+upstream version differs from the recipe's). The Debian version is looked up with
+``apt-cache showsrc`` by its upstream part, never hard-coded, and ``apt-get source
+--download-only`` fetches it. Files found are only *candidates*: the caller accepts one
+only if it matches the recipe's hash. Needs ``deb-src`` entries in apt's sources.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from ..stagelog import CommandFailed, StageLog, require_program
+from .base import FetchError
+
+EXTRA_KEY = "debian_source"
+ENABLE_HINT = ("enable source entries for apt (add `deb-src` to the `Types:` lines of "
+               "/etc/apt/sources.list.d/debian.sources) and run `apt-get update`")
+_NOT_CANDIDATES = re.compile(r"\.(dsc|asc|debian\.tar\.\w+|diff\.gz)$")
+
+
+@dataclass(frozen=True)
+class DebianSource:
+    package: str
+    upstream_version: str
+
+    def __str__(self) -> str:
+        return f"Debian source package {self.package} (upstream version {self.upstream_version})"
+
+
+def debian_source(extra: Mapping[str, Any] | None, recipe_version: str) -> DebianSource | None:
+    """The recipe's opt-in to the Debian fallback, or None."""
+    value = (extra or {}).get(EXTRA_KEY)
+    if not value:
+        return None
+    if isinstance(value, str):
+        return DebianSource(value, recipe_version)
+    if isinstance(value, Mapping) and value.get("package"):
+        return DebianSource(str(value["package"]), str(value.get("version") or recipe_version))
+    raise FetchError(f"extra/{EXTRA_KEY} must be a Debian source package name or a mapping "
+                     f"{{package: <name>, version: <upstream version>}}, not {value!r}")
+
+
+def upstream_part(debian_version: str) -> str:
+    """``1:1.0.8-5+deb12u1`` -> ``1.0.8`` (no epoch, no Debian revision)."""
+    version = debian_version.split(":", 1)[1] if ":" in debian_version else debian_version
+    return version.rsplit("-", 1)[0] if "-" in version else version
+
+
+def debian_versions(package: str, log: StageLog) -> list[str]:
+    """Every version of the source package apt knows about, as ``apt-cache showsrc`` lists them."""
+    require_program("apt-cache", f"the Debian source fallback (extra: {EXTRA_KEY})", "apt")
+    proc = log.run(["apt-cache", "showsrc", package], check=False)
+    versions: list[str] = []
+    current = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("Package:"):
+            current = line.split(":", 1)[1].strip()
+        elif line.startswith("Version:") and current == package:
+            versions.append(line.split(":", 1)[1].strip())
+    return list(dict.fromkeys(versions))
+
+
+def candidate_files(source: DebianSource, workdir: Path, log: StageLog) -> Iterator[tuple[str, Path]]:
+    """(origin, file) for the upstream tarballs of every Debian version with our upstream version."""
+    versions = debian_versions(source.package, log)
+    if not versions:
+        raise FetchError(f"apt knows no source package '{source.package}'; {ENABLE_HINT}")
+    matching = [v for v in versions if upstream_part(v) == source.upstream_version]
+    if not matching:
+        raise FetchError(f"{source}: apt has only version(s) {', '.join(versions)}")
+    require_program("apt-get", f"the Debian source fallback (extra: {EXTRA_KEY})", "apt")
+    for number, version in enumerate(matching):
+        folder = workdir / str(number)
+        folder.mkdir(parents=True)
+        folder.chmod(0o755)  # apt downloads as its sandbox user when it can
+        spec = f"{source.package}={version}"
+        try:
+            log.run(["apt-get", "source", "--download-only", "--only-source", "-q", spec], cwd=folder)
+        except CommandFailed as exc:
+            log.note(f"{spec}: not downloadable ({exc.returncode}); trying the next version")
+            continue
+        for path in sorted(folder.iterdir(), key=lambda p: (".orig" not in p.name, p.name)):
+            if path.is_file() and not _NOT_CANDIDATES.search(path.name):
+                yield f"apt-get source {spec} ({path.name})", path

@@ -1,0 +1,95 @@
+"""Build order across the recipes of a stack, from their build and host requirements.
+
+A recipe depends on another when one of its build/host requirements (its own or its
+outputs') is a package the other produces (its name or an output's name). A cycle is
+reported as a RecipeProblem naming every recipe on it, in order.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+from .errors import RecipeProblem
+from .model import Recipe, spec_name
+
+SECTIONS = ("build", "host")
+
+
+def providers(recipes: Iterable[Recipe]) -> dict[str, str]:
+    """package name -> name of the recipe that produces it."""
+    out: dict[str, str] = {}
+    for recipe in recipes:
+        for package in recipe.provides:
+            out.setdefault(package, recipe.name)
+    return out
+
+
+def dependencies(recipes: Iterable[Recipe]) -> dict[str, tuple[str, ...]]:
+    """recipe name -> recipes of the stack it needs built first (sorted)."""
+    recipes = list(recipes)
+    provider = providers(recipes)
+    graph: dict[str, tuple[str, ...]] = {}
+    for recipe in recipes:
+        deps: set[str] = set()
+        parts = [recipe.requirements] + [o.requirements for o in recipe.outputs]
+        for reqs in parts:
+            for section in SECTIONS:
+                for spec in getattr(reqs, section):
+                    dep = provider.get(spec_name(spec))
+                    if dep is not None and dep != recipe.name:
+                        deps.add(dep)
+        graph[recipe.name] = tuple(sorted(deps))
+    return graph
+
+
+def build_order(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], list[list[str]]]:
+    """Names with dependencies first (ties by name), and every cycle found.
+
+    Recipes on a cycle (or depending on one) are left out of the order.
+    """
+    deps = {n: sorted(set(d) & set(graph)) for n, d in graph.items()}
+    order: list[str] = []
+    state: dict[str, int] = {}          # 1 = on the current path, 2 = done
+    cycles: list[list[str]] = []
+    blocked: set[str] = set()
+
+    for root in sorted(deps):
+        if state.get(root):
+            continue
+        stack: list[tuple[str, int]] = [(root, 0)]
+        path: list[str] = [root]
+        state[root] = 1
+        while stack:
+            node, i = stack[-1]
+            if i < len(deps[node]):
+                stack[-1] = (node, i + 1)
+                child = deps[node][i]
+                if state.get(child) == 1:
+                    cycle = path[path.index(child):]
+                    cycles.append(cycle)
+                    blocked.update(cycle)
+                elif not state.get(child):
+                    state[child] = 1
+                    stack.append((child, 0))
+                    path.append(child)
+                continue
+            stack.pop()
+            path.pop()
+            state[node] = 2
+            if node in blocked or any(d in blocked for d in deps[node]):
+                blocked.add(node)
+            else:
+                order.append(node)
+    return tuple(order), cycles
+
+
+def cycle_problems(cycles: list[list[str]], recipes: Mapping[str, Recipe]) -> list[RecipeProblem]:
+    """One problem per cycle, located at the first recipe's meta.yaml."""
+    problems = []
+    for cycle in cycles:
+        first = recipes[cycle[0]]
+        chain = " -> ".join(cycle + [cycle[0]])
+        problems.append(RecipeProblem(
+            first.meta_path, 1, 1, f"dependency cycle between recipes: {chain}",
+            "break the cycle: a build/host requirement of one of these recipes must not need the others "
+            f"({', '.join(str(recipes[n].meta_path) for n in cycle)})"))
+    return problems

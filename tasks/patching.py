@@ -1,0 +1,104 @@
+"""Apply a recipe's patches with GNU patch, finding each patch's strip level like conda-build.
+
+Every patch is tried with a dry run at -p1, then -p0, -p2, -p3 (and, for patches whose line
+endings differ from the tree's, with CRLF endings), and applied for real at the first level
+that applies cleanly. A patch that applies nowhere is reported with the hunks that failed.
+"""
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from .errors import CondoitError
+from .stagelog import StageLog, require_program
+
+STRIP_LEVELS = (1, 0, 2, 3)
+_FAILED_HUNK = re.compile(r"^Hunk #(\d+) FAILED at (\d+)", re.M)
+_PATCHING = re.compile(r"^(?:checking|patching) file '?([^'\n]+)'?$", re.M)
+_MISSING = re.compile(r"^can't find file to patch|No file to patch", re.M)
+
+
+class PatchFailed(CondoitError):
+    """A patch applies at no strip level; names the patch file and its failing hunks."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    strip: int
+    crlf: bool
+    returncode: int
+    output: str
+
+    @property
+    def missing_files(self) -> int:
+        return len(_MISSING.findall(self.output))
+
+    def failures(self) -> list[str]:
+        """'hunk #2 of src/x.c (at line 10)' for each failed hunk in patch's output."""
+        found, current = [], "?"
+        for line in self.output.splitlines():
+            if m := _PATCHING.match(line):
+                current = m.group(1)
+            elif m := _FAILED_HUNK.match(line):
+                found.append(f"hunk #{m.group(1)} of {current} (at line {m.group(2)})")
+        return found
+
+
+def apply_patches(tree: Path, patches: tuple[str, ...], log: StageLog) -> None:
+    """Apply ``patches`` in order inside ``tree``."""
+    if patches:
+        require_program("patch", "applying the recipe's patches", "patch")
+    for patch in patches:
+        apply_patch(tree, Path(patch), log)
+
+
+def apply_patch(tree: Path, patch: Path, log: StageLog) -> None:
+    if not patch.is_file():
+        raise PatchFailed(f"patch file {patch} does not exist")
+    attempts: list[Attempt] = []
+    with tempfile.TemporaryDirectory(prefix="condoit-patch-") as tmp:
+        for is_crlf, path in _variants(patch.resolve(), Path(tmp)):
+            for strip in STRIP_LEVELS:
+                attempt = _run(tree, path, strip, is_crlf, log, dry_run=True)
+                attempts.append(attempt)
+                if attempt.returncode == 0:
+                    log.note(f"{patch.name}: applies with -p{strip}{' after CRLF conversion' if is_crlf else ''}")
+                    final = _run(tree, path, strip, is_crlf, log, dry_run=False)
+                    if final.returncode:
+                        raise PatchFailed(f"patch {patch} passed a dry run but failed:\n{final.output}")
+                    return
+    raise PatchFailed(_explain(patch, attempts))
+
+
+def _variants(patch: Path, tmp: Path) -> Iterator[tuple[bool, Path]]:
+    """The patch as is, then (for LF patches) with CRLF endings for trees with CRLF files.
+
+    GNU patch already strips the CRs of a CRLF patch meant for LF files.
+    """
+    yield False, patch
+    data = patch.read_bytes()
+    if b"\r\n" not in data:
+        crlf = tmp / patch.name
+        crlf.write_bytes(data.replace(b"\n", b"\r\n"))
+        yield True, crlf
+
+
+def _run(tree: Path, patch: Path, strip: int, crlf: bool, log: StageLog, dry_run: bool) -> Attempt:
+    argv = ["patch", f"-p{strip}", "--batch", "--forward", "--no-backup-if-mismatch",
+            "--reject-file=-", "-i", str(patch), "-d", str(tree)] + (["--dry-run"] if dry_run else [])
+    proc = log.run(argv, check=False)
+    return Attempt(strip, crlf, proc.returncode, proc.stdout + proc.stderr)
+
+
+def _explain(patch: Path, attempts: list[Attempt]) -> str:
+    """Why a patch does not apply, from the attempt that found the most of its files."""
+    best = min(attempts, key=lambda a: (a.missing_files, len(a.failures()), a.crlf, STRIP_LEVELS.index(a.strip)))
+    failures = best.failures()
+    if failures:
+        detail = "; ".join(failures)
+        return f"patch {patch} does not apply (tried -p1, -p0, -p2, -p3): at -p{best.strip}: {detail}"
+    reason = best.output.strip().splitlines()[-1] if best.output.strip() else "no output"
+    return f"patch {patch} does not apply at any strip level (-p1, -p0, -p2, -p3): {reason}"

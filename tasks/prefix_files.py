@@ -1,0 +1,47 @@
+"""Listing and digesting the files of a prefix (what a build added)."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable
+
+from .fsutil import sha256_file
+
+# Written by conda clients, never part of a package.
+IGNORED_TOP = ("conda-meta",)
+
+
+def list_prefix(prefix: Path) -> list[str]:
+    """Relative paths of files and symlinks (and empty directories) under prefix."""
+    out: list[str] = []
+    prefix = Path(prefix)
+    for root, dirs, files in os.walk(prefix):
+        rel_root = os.path.relpath(root, prefix)
+        if rel_root == ".":
+            dirs[:] = [d for d in dirs if d not in IGNORED_TOP]
+        for d in list(dirs):
+            full = os.path.join(root, d)
+            if os.path.islink(full):
+                out.append(os.path.normpath(os.path.join(rel_root, d)))
+                dirs.remove(d)
+        for name in files:
+            out.append(os.path.normpath(os.path.join(rel_root, name)))
+        if not dirs and not files and rel_root != ".":
+            out.append(rel_root + "/")
+    return sorted(out)
+
+
+def new_files_digest(prefix: Path, files: Iterable[str]) -> str:
+    """Digest of the content of the given files (paths, modes, link targets, bytes)."""
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        full = Path(prefix) / rel
+        if rel.endswith("/"):
+            h.update(f"D {rel}\n".encode())
+        elif full.is_symlink():
+            h.update(f"L {rel} {os.readlink(full)}\n".encode())
+        else:
+            mode = full.stat().st_mode & 0o777
+            h.update(f"F {rel} {mode:o} {sha256_file(full)}\n".encode())
+    return h.hexdigest()

@@ -1,0 +1,251 @@
+"""ELF facts (machine, DT_NEEDED, search path, glibc floor) and $ORIGIN-relative relocation, with lief.
+
+A package is built in a long host prefix and installed somewhere else, so an absolute
+RPATH/RUNPATH into the host prefix would point nowhere after installation. Rewriting it
+relative to ``$ORIGIN`` (the directory of the file itself) keeps it valid wherever the
+package lands. lief edits the dynamic section in place and keeps the binary runnable.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import lief
+
+lief.logging.disable()
+
+ELF_MAGIC = b"\x7fELF"
+ORIGIN_TOKENS = ("$ORIGIN", "${ORIGIN}")
+SEARCH_TAGS = ("RPATH", "RUNPATH")
+_GLIBC_VERSION = re.compile(r"^GLIBC_(\d+(?:\.\d+)+)$")
+
+# conda subdir -> (lief machine name, ELF class) of the binaries a package for it may hold
+TARGET_MACHINES: dict[str, tuple[str, int]] = {
+    "linux-aarch64": ("AARCH64", 64),
+    "linux-64": ("X86_64", 64),
+    "linux-ppc64le": ("PPC64", 64),
+    "linux-s390x": ("S390", 64),
+    "linux-32": ("I386", 32),
+    "linux-armv7l": ("ARM", 32),
+}
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """'2.34' -> (2, 34), so versions compare numerically."""
+    return tuple(int(p) for p in re.findall(r"\d+", version))
+
+
+@dataclass(frozen=True)
+class GlibcFloor:
+    """The newest glibc symbol version a file needs, and one symbol that needs it."""
+
+    version: str        # "2.34"
+    symbol: str         # "__libc_start_main"
+
+    @property
+    def key(self) -> tuple[int, ...]:
+        return version_key(self.version)
+
+
+@dataclass(frozen=True)
+class ElfInfo:
+    machine: str                        # lief's name: AARCH64, X86_64, ...
+    bits: int                           # 32 or 64
+    file_type: str                      # DYN, EXEC, REL, CORE
+    dynamic: bool = False               # has a dynamic section (so it can carry a search path)
+    needed: tuple[str, ...] = ()
+    rpath: tuple[str, ...] = ()
+    runpath: tuple[str, ...] = ()
+    soname: str | None = None
+    glibc: GlibcFloor | None = None
+
+    @property
+    def search_path(self) -> tuple[str, ...]:
+        """What the loader uses: DT_RPATH is ignored when DT_RUNPATH is present."""
+        return self.runpath or self.rpath
+
+    @property
+    def linkable(self) -> bool:
+        """Executables and shared objects with a dynamic section; objects (.o, .ko) are not."""
+        return self.dynamic and self.file_type in ("DYN", "EXEC")
+
+
+@dataclass(frozen=True)
+class RpathChange:
+    tag: str                            # RPATH or RUNPATH
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    dropped: tuple[str, ...]            # entries outside the prefix, or relative to the cwd
+
+
+def is_elf(path: Path) -> bool:
+    """A regular file (not a symlink) that starts with the ELF magic."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, "rb") as fh:
+        return fh.read(4) == ELF_MAGIC
+
+
+def parse(path: Path) -> lief.ELF.Binary | None:
+    """The lief binary, or None when lief cannot read the file (truncated, exotic)."""
+    try:
+        return lief.ELF.parse(str(path))
+    except Exception:  # lief raises assorted errors on malformed input
+        return None
+
+
+def _entry_paths(binary: lief.ELF.Binary, tag: str) -> tuple[str, ...]:
+    entry = binary.get(lief.ELF.DynamicEntry.TAG[tag])
+    return tuple(p for p in entry.paths if p) if entry is not None else ()
+
+
+def describe(binary: lief.ELF.Binary) -> ElfInfo:
+    header = binary.header
+    soname = binary.get(lief.ELF.DynamicEntry.TAG.SONAME)
+    return ElfInfo(
+        machine=header.machine_type.name,
+        bits=64 if header.identity_class.name == "ELF64" else 32,
+        file_type=header.file_type.name,
+        dynamic=len(binary.dynamic_entries) > 0,
+        needed=tuple(binary.libraries),
+        rpath=_entry_paths(binary, "RPATH"),
+        runpath=_entry_paths(binary, "RUNPATH"),
+        soname=soname.name if soname is not None else None,
+        glibc=_glibc_floor(binary),
+    )
+
+
+def _glibc_floor(binary: lief.ELF.Binary) -> GlibcFloor | None:
+    best: str | None = None
+    for requirement in binary.symbols_version_requirement:
+        for aux in requirement.get_auxiliary_symbols():
+            match = _GLIBC_VERSION.match(aux.name)
+            if match and (best is None or version_key(match.group(1)) > version_key(best)):
+                best = match.group(1)
+    if best is None:
+        return None
+    wanted = f"GLIBC_{best}"
+    symbol = ""
+    for sym in binary.imported_symbols:
+        version = sym.symbol_version
+        if version is not None and version.has_auxiliary_version \
+                and version.symbol_version_auxiliary.name == wanted:
+            symbol = sym.name
+            break
+    return GlibcFloor(best, symbol)
+
+
+def glibc_floor(path: Path) -> GlibcFloor | None:
+    """Newest GLIBC_x.y version ``path`` requires (and a symbol needing it); None if none."""
+    binary = parse(path)
+    return _glibc_floor(binary) if binary is not None else None
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
+
+
+def _origin_relative(target: str, origin_dir: str) -> str:
+    rel = posixpath.relpath(target, origin_dir)
+    return "$ORIGIN" if rel == "." else f"$ORIGIN/{rel}"
+
+
+def relative_search_path(existing: Sequence[str], rel: str, prefix: str,
+                         rpaths: Sequence[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(new entries, dropped entries) for a file at ``rel`` in ``prefix``, like conda-build.
+
+    ``$ORIGIN`` entries stay; absolute entries inside the prefix become ``$ORIGIN``-relative;
+    entries outside the prefix or relative to the working directory are dropped; then each
+    ``build/rpaths`` entry (prefix-relative, default ``lib/``) is added if missing.
+    """
+    prefix = posixpath.normpath(prefix)
+    origin_dir = posixpath.dirname(posixpath.join(prefix, rel))
+    new: list[str] = []
+    dropped: list[str] = []
+    for entry in existing:
+        if entry.startswith(ORIGIN_TOKENS):
+            new.append(entry)
+        elif entry.startswith("/") and _under(posixpath.normpath(entry), prefix):
+            new.append(_origin_relative(posixpath.normpath(entry), origin_dir))
+        else:
+            dropped.append(entry)
+    for wanted in rpaths:
+        if not wanted:
+            continue
+        if wanted.startswith("/"):  # an absolute rpath the recipe asks for is kept as written
+            new.append(wanted)
+        else:
+            new.append(_origin_relative(posixpath.normpath(posixpath.join(prefix, wanted)), origin_dir))
+    return tuple(dict.fromkeys(new)), tuple(dropped)
+
+
+def search_dirs(entries: Sequence[str], rel: str, prefix: str) -> tuple[str, ...]:
+    """Prefix-relative directories a search path names for a file at ``rel`` (others omitted)."""
+    origin = posixpath.dirname(rel)
+    prefix = posixpath.normpath(prefix)
+    out: list[str] = []
+    for entry in entries:
+        token = next((t for t in ORIGIN_TOKENS if entry.startswith(t)), None)
+        if token is not None:
+            target = posixpath.normpath(posixpath.join(origin, entry[len(token):].lstrip("/")))
+        elif entry.startswith("/") and _under(posixpath.normpath(entry), prefix):
+            target = posixpath.relpath(posixpath.normpath(entry), prefix)
+        else:
+            continue
+        if target != ".." and not target.startswith("../"):
+            out.append(target)
+    return tuple(dict.fromkeys(out))
+
+
+def relocate(binary: lief.ELF.Binary, path: Path, rel: str, prefix: str,
+             rpaths: Sequence[str]) -> tuple[RpathChange, ...]:
+    """Rewrite the search path(s) of ``path`` in place; returns what changed (may be nothing).
+
+    An existing DT_RUNPATH or DT_RPATH keeps its kind (the toolchain chose it); a file with
+    neither gets a DT_RPATH, as conda-build's ``patchelf --force-rpath`` gives.
+    """
+    tags = lief.ELF.DynamicEntry.TAG
+    present = [t for t in SEARCH_TAGS if binary.get(tags[t]) is not None] or ["RPATH"]
+    changes: list[RpathChange] = []
+    for tag in present:
+        entry = binary.get(tags[tag])
+        old = tuple(p for p in entry.paths if p) if entry is not None else ()
+        new, dropped = relative_search_path(old, rel, prefix, rpaths)
+        if new == old:
+            continue
+        if entry is None:
+            binary.add(lief.ELF.DynamicEntryRpath(list(new)))
+        elif not new:
+            binary.remove(entry)
+        else:
+            entry.paths = list(new)
+        changes.append(RpathChange(tag, old, new, dropped))
+    if changes:
+        _write(binary, path, {c.tag: c.new for c in changes})
+    return tuple(changes)
+
+
+class RelocationError(RuntimeError):
+    """lief could not write a file with the wanted search path (the file is left unchanged)."""
+
+
+def _write(binary: lief.ELF.Binary, path: Path, expected: dict[str, tuple[str, ...]]) -> None:
+    """Rebuild next to the file, check the result, and rename it over the file (same mode)."""
+    mode = path.stat().st_mode & 0o7777
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".lief")
+    os.close(fd)
+    try:
+        binary.write(tmp)
+        written = parse(Path(tmp))
+        if written is None or any(_entry_paths(written, t) != v for t, v in expected.items()):
+            raise RelocationError(f"lief wrote an unreadable or unchanged {path.name}")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

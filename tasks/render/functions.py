@@ -1,0 +1,145 @@
+"""conda-build 3's jinja2 functions (compiler, stdlib, cdt, pin_subpackage, ...).
+
+They are bound to one render: the target, the variant (whose reads are recorded), the
+recipe directory, the versions of the recipe's own outputs (for ``pin_subpackage``) and
+of the stack's packages (for ``pin_compatible``). A pin whose version is not known yet
+returns the bare name and is noted, so the caller can render again once it is known.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .pins import apply_pin_expressions
+from .tracking import TrackingDict
+
+# conda-build's DEFAULT_COMPILERS for unix targets, by language.
+DEFAULT_COMPILERS: dict[str, dict[str, str]] = {
+    "linux": {"c": "gcc", "cxx": "gxx", "fortran": "gfortran", "rust": "rust", "go": "go-cgo",
+              "cuda": "nvcc", "objc": "gcc", "objcxx": "gxx"},
+    "osx": {"c": "clang", "cxx": "clangxx", "fortran": "gfortran", "rust": "rust", "go": "go-cgo",
+            "objc": "clang", "objcxx": "clangxx"},
+    "win": {"c": "vs2017", "cxx": "vs2017", "fortran": "flang", "rust": "rust", "go": "go-cgo"},
+}
+DEFAULT_STDLIBS: dict[str, str] = {"linux": "sysroot", "osx": "macosx_deployment_target", "win": "vs"}
+CDT_COS7_ARCHES = ("ppc64le", "aarch64", "ppc64", "s390x")
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """What a pin needs to know about a package: its version and build number/string."""
+
+    version: str
+    number: int = 0
+    string: str | None = None
+
+    def build_pattern(self) -> str:
+        return self.string or f"*_{self.number}"
+
+
+@dataclass
+class PinState:
+    """What pins asked for during one render (to decide whether to render again)."""
+
+    own: Mapping[str, Versioned] = field(default_factory=dict)      # recipe + its outputs
+    stack: Mapping[str, str] = field(default_factory=dict)          # package -> version
+    unresolved_own: set[str] = field(default_factory=set)
+    unresolved_compatible: set[str] = field(default_factory=set)
+
+
+def _with_version(name: str, target: str, version: str | None) -> str:
+    out = f"{name}_{target}" if target != "noarch" else name
+    return f"{out} {version}".rstrip() if version else out
+
+
+def make_functions(target_platform: str, variant: TrackingDict, recipe_dir: Path,
+                   pins: PinState) -> dict[str, Callable[..., Any]]:
+    """The jinja2 globals conda-build defines, bound to this render."""
+    os_name, _, arch = target_platform.partition("-")
+
+    def compiler(language: str) -> str:
+        key = f"{language}_compiler"
+        default = DEFAULT_COMPILERS.get(os_name, {}).get(language, language)
+        variant.mark(key, f"{key}_version")
+        name = str(_first(variant.get(key, default)))
+        version = variant.get(f"{key}_version")
+        return _with_version(name, str(variant.get("target_platform", target_platform)),
+                             str(_first(version)) if version is not None else None)
+
+    def stdlib(language: str) -> str:
+        key = f"{language}_stdlib"
+        variant.mark(key, f"{key}_version")
+        name = str(_first(variant.get(key, DEFAULT_STDLIBS.get(os_name, "sysroot"))))
+        version = variant.get(f"{key}_version")
+        return _with_version(name, str(variant.get("target_platform", target_platform)),
+                             str(_first(version)) if version is not None else None)
+
+    def cdt(package_name: str) -> str:
+        if arch in CDT_COS7_ARCHES:
+            cdt_name, cdt_arch = "cos7", arch
+        else:
+            cdt_name, cdt_arch = "cos6", "x86_64" if arch == "64" else "i686"
+        variant.mark("cdt_name", "cdt_arch")
+        cdt_name = str(variant.get("cdt_name", cdt_name))
+        cdt_arch = str(variant.get("cdt_arch", cdt_arch))
+        name, _, rest = package_name.partition(" ")
+        return f"{name}-{cdt_name}-{cdt_arch}" + (f" {rest}" if rest else "")
+
+    def pin_subpackage(subpackage_name: str, min_pin: str | None = "x.x.x.x.x.x",
+                       max_pin: str | None = "x", exact: bool = False, **_: Any) -> str:
+        known = pins.own.get(subpackage_name)
+        if known is None:
+            pins.unresolved_own.add(subpackage_name)
+            return subpackage_name
+        if exact:
+            return f"{subpackage_name} {known.version} {known.build_pattern()}"
+        constraint = apply_pin_expressions(known.version, min_pin, max_pin)
+        return f"{subpackage_name} {constraint}".rstrip()
+
+    def pin_compatible(package_name: str, lower_bound: str | None = None, upper_bound: str | None = None,
+                       min_pin: str | None = "x.x.x.x.x.x", max_pin: str | None = "x",
+                       exact: bool = False, **_: Any) -> str:
+        if lower_bound or upper_bound:
+            parts = [f">={lower_bound}" if lower_bound else "", f"<{upper_bound}" if upper_bound else ""]
+            return f"{package_name} {','.join(p for p in parts if p)}"
+        version = pins.stack.get(package_name)
+        if version is None and package_name in variant:
+            version = str(_first(variant[package_name])).split(" ")[0]
+        if version is None:
+            pins.unresolved_compatible.add(package_name)
+            return package_name
+        if exact:
+            return f"{package_name} {version}"
+        return f"{package_name} {apply_pin_expressions(version, min_pin, max_pin)}".rstrip()
+
+    def load_file_regex(load_file: str, regex_pattern: str, from_recipe_dir: bool = False, **_: Any):
+        """A match in a file of the recipe dir (source files are not there yet: None)."""
+        path = Path(load_file)
+        if not path.is_absolute():
+            path = recipe_dir / path
+        try:
+            return re.search(regex_pattern, path.read_text(errors="replace"))
+        except OSError:
+            return None
+
+    def load_empty(*_: Any, **__: Any) -> dict[str, Any]:
+        """Source-tree metadata loaders: the source is not fetched at render time."""
+        return {}
+
+    return {
+        "compiler": compiler, "stdlib": stdlib, "cdt": cdt,
+        "pin_subpackage": pin_subpackage, "pin_compatible": pin_compatible,
+        "load_file_regex": load_file_regex, "load_setup_py_data": load_empty,
+        "load_file_data": load_empty, "load_str_data": load_empty,
+        "environ": os.environ, "os": os,
+    }
+
+
+def _first(value: Any) -> Any:
+    """A variant value given as a list means several variants; we build the first."""
+    if isinstance(value, (list, tuple)):
+        return value[0] if value else ""
+    return value

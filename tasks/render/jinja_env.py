@@ -1,0 +1,171 @@
+"""The one jinja2 Environment for meta.yaml, and rendering that keeps original line numbers.
+
+conda-build renders meta.yaml with jinja2 before selectors and YAML. Blocks such as
+``{% if %}`` or ``{% for %}`` add or drop lines, so positions in the rendered text are not
+positions in the file. An extension puts a marker after every newline of the template's
+literal text (after jinja's whitespace control, so it changes no output); after rendering
+the markers give each rendered line the original line it starts on, and are removed.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+import jinja2
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
+
+_MARK_OPEN, _MARK_CLOSE = "\x1f", "\x1e"
+_MARK_RE = re.compile("\x1f(\\d+)\x1e")
+TEMPLATE_NAME = "<meta.yaml>"
+
+
+class _LineMarks(Extension):
+    """Insert ``\\x1f<line>\\x1e`` after each newline of literal template text."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterable[Token]:
+        first = True
+        for tok in stream:
+            if tok.type == "data":
+                value = tok.value
+                if first:
+                    value = f"{_MARK_OPEN}{tok.lineno}{_MARK_CLOSE}{value}"
+                if "\n" in value:
+                    parts = value.split("\n")
+                    line = tok.lineno
+                    out = [parts[0]]
+                    for part in parts[1:]:
+                        line += 1
+                        out.append(f"{_MARK_OPEN}{line}{_MARK_CLOSE}{part}")
+                    value = "\n".join(out)
+                tok = Token(tok.lineno, "data", value)
+            first = False
+            yield tok
+
+
+class StrictUndefined(jinja2.StrictUndefined):
+    """Undefined names fail when used, as conda-build does in its final render."""
+
+
+_ENV: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    """One shared Environment (compiling the extension and filters once per process)."""
+    global _ENV
+    if _ENV is None:
+        _ENV = jinja2.Environment(extensions=[_LineMarks], undefined=StrictUndefined,
+                                  keep_trailing_newline=True, autoescape=False)
+    return _ENV
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str                      # rendered text without markers
+    origin: tuple[int, ...]        # 1-based original line of each rendered line
+
+    def line(self, index: int) -> int:
+        """Original line of 0-based rendered line ``index`` (past the end: the last + n)."""
+        if not self.origin:
+            return index + 1
+        if index < len(self.origin):
+            return self.origin[index]
+        return self.origin[-1] + index - len(self.origin) + 1
+
+
+class JinjaProblem(Exception):
+    def __init__(self, line: int, col: int, message: str, hint: str = ""):
+        super().__init__(message)
+        self.line, self.col, self.message, self.hint = line, col, message, hint
+
+
+def render(source: str, context: Mapping[str, Any], source_lines: list[str]) -> Rendered:
+    """Render ``source`` with ``context``; raise JinjaProblem located in the original text."""
+    env = environment()
+    try:
+        template = env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        line = exc.lineno or 1
+        raise JinjaProblem(line, _col_of_tag(source_lines, line), f"jinja2 syntax error: {exc.message}",
+                           "check {{ }} / {% %} pairs and that every block has its end tag") from None
+    try:
+        out = _run(env, template, context)
+    except jinja2.UndefinedError as exc:
+        line = _template_line(exc)
+        name = _undefined_name(str(exc.message))
+        col = _col_of(source_lines, line, name) if name else 1
+        known = [k for k in context if not k.startswith("_")]
+        close = difflib.get_close_matches(name or "", known, n=1)
+        hint = (f"did you mean '{close[0]}'?" if close else
+                "define it with {% set name = ... %} or in conda_build_config.yaml")
+        raise JinjaProblem(line, col, f"undefined jinja2 variable: {exc.message}", hint) from None
+    except JinjaProblem:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure inside a template is the recipe's
+        line = _template_line(exc)
+        raise JinjaProblem(line, _col_of_tag(source_lines, line),
+                           f"jinja2 error: {type(exc).__name__}: {exc}") from None
+    return _strip_marks(out)
+
+
+def _run(env: jinja2.Environment, template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """Render with ``context`` itself as the parent scope (not a copy, as Template.render
+    makes), so a TrackingDict sees which names the template reads."""
+    ctx = template.new_context(context, shared=True)  # type: ignore[arg-type]
+    try:
+        return env.concat(template.root_render_func(ctx))  # type: ignore[attr-defined]
+    except Exception:
+        env.handle_exception()      # re-raises with template line numbers in the traceback
+        raise
+
+
+def _strip_marks(out: str) -> Rendered:
+    lines = out.split("\n")
+    origin: list[int] = []
+    prev = 0
+    for i, text in enumerate(lines):
+        if _MARK_OPEN in text:
+            m = _MARK_RE.search(text)
+            prev = int(m.group(1)) if m else prev + 1
+            lines[i] = _MARK_RE.sub("", text)
+        else:
+            prev += 1
+        origin.append(prev)
+    return Rendered("\n".join(lines), tuple(origin))
+
+
+def _template_line(exc: BaseException) -> int:
+    """Line of the template where ``exc`` was raised (jinja rewrites tracebacks to it)."""
+    line = 1
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>" or \
+                tb.tb_frame.f_code.co_filename == TEMPLATE_NAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _undefined_name(message: str) -> str | None:
+    m = re.search(r"'([^']+)' is undefined", message) or re.search(r"has no attribute '([^']+)'", message)
+    return m.group(1) if m else None
+
+
+def _col_of(source_lines: list[str], line: int, word: str) -> int:
+    if 1 <= line <= len(source_lines):
+        m = re.search(rf"\b{re.escape(word)}\b", source_lines[line - 1])
+        if m:
+            return m.start() + 1
+    return _col_of_tag(source_lines, line)
+
+
+def _col_of_tag(source_lines: list[str], line: int) -> int:
+    if 1 <= line <= len(source_lines):
+        text = source_lines[line - 1]
+        for token in ("{{", "{%"):
+            if token in text:
+                return text.index(token) + 1
+        return len(text) - len(text.lstrip()) + 1
+    return 1

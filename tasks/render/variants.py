@@ -1,0 +1,142 @@
+"""The variant: conda_build_config.yaml files (stack root, then recipe dir) over defaults.
+
+We build one variant per recipe: a key given as a list uses its first value. Values are
+strings as written (``zlib: 1.2`` stays "1.2", not the float 1.2), like conda-build.
+Selectors inside the files work as in meta.yaml. The python/numpy versions come from,
+highest first: an explicit setting (``doit python=3.12``), CONDA_PY/CONDA_NPY, the
+variant files, the built-in default.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import RecipeProblem
+from ..settings import Settings
+from . import yaml_positions
+from .selectors import SelectorProblem, namespace, select_lines
+from .tracking import TrackingDict
+
+VARIANT_FILE = "conda_build_config.yaml"
+# Keys that describe how variants combine rather than being values.
+STRUCTURAL_KEYS = frozenset({"zip_keys", "pin_run_as_build", "extend_keys", "ignore_version",
+                             "ignore_build_only_deps", "replacements"})
+_DEFAULTS = {f.name: f.default for f in fields(Settings)}
+
+
+@dataclass(frozen=True)
+class VariantFile:
+    """One parsed variant file: its values and its problems."""
+
+    path: Path
+    values: dict[str, Any]
+    problems: tuple[RecipeProblem, ...] = ()
+
+
+def _from_env(name: str) -> str | None:
+    """CONDA_PY=311 / 3.11 -> '3.11'."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if "." in raw:
+        return raw
+    return f"{raw[0]}.{raw[1:]}" if len(raw) >= 2 else raw
+
+
+def base_variant(settings: Settings) -> dict[str, Any]:
+    """Defaults every recipe sees before the variant files."""
+    return {
+        "target_platform": settings.target_platform,
+        "build_platform": settings.build_platform,
+        "python": settings.python,
+        "numpy": settings.numpy,
+    }
+
+
+def _explicit(settings: Settings) -> dict[str, str]:
+    """Values that beat the variant files: settings that differ from the default, env vars."""
+    out: dict[str, str] = {}
+    for key, env in (("python", "CONDA_PY"), ("numpy", "CONDA_NPY")):
+        value = getattr(settings, key)
+        if value != _DEFAULTS.get(key):
+            out[key] = value
+        elif (from_env := _from_env(env)) is not None:
+            out[key] = from_env
+    return out
+
+
+def read_variant_file(path: Path, settings: Settings, current: dict[str, Any]) -> VariantFile:
+    """Parse one conda_build_config.yaml with selectors evaluated against ``current``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return VariantFile(path, {}, (RecipeProblem(path, 1, 1, f"cannot read variant file: {exc}"),))
+    ns = TrackingDict(namespace(settings.target_platform, settings.build_platform,
+                                str(current.get("python", settings.python)),
+                                str(current.get("numpy", settings.numpy)), current))
+    sel_problems: list[SelectorProblem] = []
+    text, _ = select_lines(text, ns, lambda i: i + 1, sel_problems)
+    problems = [RecipeProblem(path, p.line, p.col, p.message, p.hint) for p in sel_problems]
+    try:
+        data = yaml_positions.load(text, lambda i: i + 1)
+    except yaml_positions.YamlProblem as exc:
+        return VariantFile(path, {}, tuple(problems) + (RecipeProblem(path, *exc.pos, exc.message, exc.hint),))
+    if data is None:
+        return VariantFile(path, {}, tuple(problems))
+    if not isinstance(data, yaml_positions.YMap):
+        return VariantFile(path, {}, tuple(problems) + (
+            RecipeProblem(path, 1, 1, "a variant file must be a mapping of keys to values"),))
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        key = str(key)
+        if key in STRUCTURAL_KEYS:
+            values[key] = _plain(value)
+        elif isinstance(value, yaml_positions.YList):
+            values[key] = _scalar_text(value[0], value.raw[0]) if value else ""
+        elif isinstance(value, yaml_positions.YMap):
+            values[key] = _plain(value)
+        else:
+            values[key] = _scalar_text(value, data.raw.get(key))
+    return VariantFile(path, values, tuple(problems))
+
+
+def _scalar_text(value: Any, raw: str | None) -> Any:
+    if isinstance(value, (yaml_positions.YMap, yaml_positions.YList)):
+        return _plain(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    return raw if raw is not None else str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def merge(settings: Settings, files: list[VariantFile]) -> dict[str, Any]:
+    """Defaults, then each file in order, then explicit python/numpy."""
+    variant = base_variant(settings)
+    for f in files:
+        variant.update(f.values)
+    variant.update(_explicit(settings))
+    return variant
+
+
+def find_variant_files(recipes_dir: Path, recipe_dir: Path) -> list[Path]:
+    """conda_build_config.yaml at the recipes root and in the recipe dir (and feedstock root)."""
+    candidates = [recipes_dir / VARIANT_FILE]
+    if recipe_dir.name == "recipe" and recipe_dir.parent != recipes_dir:
+        candidates.append(recipe_dir.parent / VARIANT_FILE)
+    candidates.append(recipe_dir / VARIANT_FILE)
+    seen: list[Path] = []
+    for c in candidates:
+        if c not in seen and c.is_file():
+            seen.append(c)
+    return seen

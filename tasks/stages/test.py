@@ -1,0 +1,102 @@
+"""Stage 'test': install the package into a fresh prefix with py-rattler and run its tests.
+
+Commands run under the target's emulation (binfmt + qemu-user) when cross-compiling, with
+no LD_LIBRARY_PATH: a package that only works from the build prefix fails here.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..buildenv import SYSTEM_PATH
+from ..envs import create_env
+from ..errors import StageError, log_tail
+from ..fsutil import remove_tree, sha256_file, write_text_atomic
+from ..model import Recipe
+from ..stamps import stamp_outputs
+from .base import Context, Stage
+
+RUNNERS = {".sh": ["bash", "-x", "-e"], ".py": ["{prefix}/bin/python"], ".pl": ["{prefix}/bin/perl"]}
+
+
+def test_script(recipe: Recipe) -> str:
+    """One bash script: the test commands, then the imports, then run_test.* scripts."""
+    lines = ["set -ex"]
+    lines += list(recipe.test.commands)
+    lines += [f'"$PREFIX/bin/python" -c "import {mod}"' for mod in recipe.test.imports]
+    for script in recipe.test.scripts:
+        suffix = Path(script).suffix
+        if suffix in RUNNERS:
+            runner = " ".join(RUNNERS[suffix]).replace("{prefix}", "$PREFIX")
+            lines.append(f'{runner} "{Path(script).name}"')
+    return "\n".join(lines) + "\n"
+
+
+class TestStage(Stage):
+    name = "test"
+    doc = "install the package into a fresh prefix and run the recipe's tests"
+    version = 1
+
+    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
+        return [("index", recipe.name), ("package", recipe.name)]
+
+    def inputs(self, recipe: Recipe, ctx: Context) -> Any:
+        files = {}
+        for pattern in recipe.test.files:
+            for match in sorted(recipe.recipe_dir.glob(pattern)):
+                if match.is_file():
+                    files[str(match.relative_to(recipe.recipe_dir))] = sha256_file(match)
+        return {"test": recipe.section("test"), "files": files,
+                "scripts": {Path(s).name: sha256_file(Path(s)) for s in recipe.test.scripts}}
+
+    def clean(self, recipe: Recipe, ctx: Context) -> None:
+        remove_tree(ctx.layout.test_dir(recipe.name))
+
+    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
+        layout, settings = ctx.layout, ctx.settings
+        package = stamp_outputs(layout.stamp(recipe.name, "package")) or {}
+        stem = package["archive"].removesuffix(".conda").removesuffix(".tar.bz2")
+        version, build = stem[len(recipe.name) + 1:].rsplit("-", 1)
+        work = layout.test_dir(recipe.name)
+        remove_tree(work)
+        prefix, tmp = work / "prefix", work / "work"
+        tmp.mkdir(parents=True)
+        log = layout.log(recipe.name, "test")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        specs = [f"{recipe.name} =={version} {build}"] + list(recipe.test.requires)
+        try:
+            create_env(specs, prefix, settings, what=f"test prefix of {recipe.name}")
+        except Exception as exc:
+            write_text_atomic(log, str(exc) + "\n")
+            raise StageError(recipe.name, "test", f"the package does not install: {exc}", log=log, kept=work)
+        for pattern in recipe.test.files:
+            for match in recipe.recipe_dir.glob(pattern):
+                dest = tmp / match.relative_to(recipe.recipe_dir)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                (shutil.copytree if match.is_dir() else shutil.copy2)(match, dest)
+        src_tree = layout.work(recipe.name, "patch")
+        for pattern in recipe.test.source_files:
+            for match in src_tree.glob(pattern):
+                dest = tmp / match.relative_to(src_tree)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                (shutil.copytree if match.is_dir() else shutil.copy2)(match, dest)
+        for script in recipe.test.scripts:
+            shutil.copy2(script, tmp / Path(script).name)
+        script = work / "run_test.sh"
+        write_text_atomic(script, test_script(recipe))
+        env = {"PATH": f"{prefix}/bin:{SYSTEM_PATH}", "PREFIX": str(prefix), "HOME": str(tmp),
+               "LANG": "C.UTF-8", "PKG_NAME": recipe.name, "PKG_VERSION": version,
+               "PKG_BUILDNUM": str(recipe.build.number), "SRC_DIR": str(tmp), "RECIPE_DIR": str(recipe.recipe_dir),
+               "CONDA_PREFIX": str(prefix), "target_platform": settings.target_platform}
+        if settings.cross:
+            env["QEMU_LD_PREFIX"] = f"/usr/{settings.target_triplet}"
+        with open(log, "wb") as fh:
+            proc = subprocess.run(["bash", str(script)], cwd=tmp, env=env, stdout=fh,
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise StageError(recipe.name, "test", f"tests failed (exit status {proc.returncode})",
+                             log=log, kept=work, tail=log_tail(log))
+        remove_tree(prefix)
+        return {"package": package.get("sha256")}
