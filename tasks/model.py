@@ -67,6 +67,11 @@ def to_data(value: Any) -> Any:
     return value
 
 
+# What ``{{ PKG_HASH }}`` renders to in meta.yaml (e.g. in ``build/string``): the hash is
+# only known when the host environment is, so the compile stage replaces this marker.
+PKG_HASH_MARKER = "@PKG_HASH@"
+
+
 @dataclass(frozen=True)
 class Source:
     """One entry of ``source:``. ``kind`` is url, git, hg, svn, path or none."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..model import PKG_HASH_MARKER
 from .pins import apply_pin_expressions
 from .tracking import TrackingDict
 
@@ -37,7 +38,10 @@ class Versioned:
     string: str | None = None
 
     def build_pattern(self) -> str:
-        return self.string or f"*_{self.number}"
+        """Build string glob for an exact pin (the hash is not known at render time)."""
+        if self.string:
+            return self.string.replace(PKG_HASH_MARKER, "*")
+        return f"*_{self.number}"
 
 
 @dataclass

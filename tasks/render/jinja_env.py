@@ -11,12 +11,15 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import jinja2
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 
+# Bump when the extension changes the compiled code (it keys the template cache).
+EXTENSION_VERSION = 1
 _MARK_OPEN, _MARK_CLOSE = "\x1f", "\x1e"
 _MARK_RE = re.compile("\x1f(\\d+)\x1e")
 TEMPLATE_NAME = "<meta.yaml>"
@@ -46,7 +49,15 @@ class _LineMarks(Extension):
 
 
 class StrictUndefined(jinja2.StrictUndefined):
-    """Undefined names fail when used, as conda-build does in its final render."""
+    """An undefined name fails when its value is used (printed, iterated, called...), but
+    is false in a condition and unequal to everything, so conda-forge idioms such as
+    ``{% set channel_targets = channel_targets or 'conda-forge main' %}`` work as in
+    conda-build while a typo in ``{{ verison }}`` is an error instead of an empty string."""
+
+    __bool__ = jinja2.Undefined.__bool__
+    __eq__ = jinja2.Undefined.__eq__
+    __ne__ = jinja2.Undefined.__ne__
+    __hash__ = jinja2.Undefined.__hash__
 
 
 _ENV: jinja2.Environment | None = None
@@ -81,11 +92,13 @@ class JinjaProblem(Exception):
         self.line, self.col, self.message, self.hint = line, col, message, hint
 
 
-def render(source: str, context: Mapping[str, Any], source_lines: list[str]) -> Rendered:
+def render(source: str, context: Mapping[str, Any], source_lines: list[str],
+           cache_dir: Path | None = None) -> Rendered:
     """Render ``source`` with ``context``; raise JinjaProblem located in the original text."""
+    from .template_cache import template_for
     env = environment()
     try:
-        template = env.from_string(source)
+        template = template_for(source, cache_dir)
     except jinja2.TemplateSyntaxError as exc:
         line = exc.lineno or 1
         raise JinjaProblem(line, _col_of_tag(source_lines, line), f"jinja2 syntax error: {exc.message}",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import RecipeProblem
-from ..model import Frozen, Recipe
+from ..model import PKG_HASH_MARKER, Frozen, Recipe
 from ..settings import Settings
 from ..stack import Skipped
 from . import schema, yaml_positions
@@ -24,6 +24,10 @@ from .tracking import TrackingDict
 from .variants import STRUCTURAL_KEYS
 
 LINK_SCRIPTS = ("pre-link", "post-link", "pre-unlink")
+# Build-time paths conda-build puts in the jinja context; the prefixes do not exist at
+# render time, so they render as the shell variables the build environment sets.
+SHELL_VARS = ("PYTHON", "PREFIX", "BUILD_PREFIX", "SRC_DIR", "SP_DIR", "STDLIB_DIR", "PERL", "R",
+              "LUA", "SHLIB_EXT", "HOST", "BUILD", "CPU_COUNT")
 # Selector names that read the python / numpy variant.
 _PY_ALIASES = {"py": "python", "py3k": "python", "py2k": "python",
                **{f"py{v}": "python" for v in ("26", "27", *[f"3{m}" for m in range(16)])}, "np": "numpy"}
@@ -39,6 +43,7 @@ class Result:
     problems: list[RecipeProblem] = field(default_factory=list)
     pins: PinState = field(default_factory=PinState)
     text: str = ""
+    used: set[str] = field(default_factory=set)    # tracked names the template read
 
 
 def render_recipe(meta_path: Path, settings: Settings, variant: Mapping[str, Any],
@@ -50,15 +55,23 @@ def render_recipe(meta_path: Path, settings: Settings, variant: Mapping[str, Any
         except (OSError, UnicodeDecodeError) as exc:
             return Result(meta_path, problems=[RecipeProblem(meta_path, 1, 1, f"cannot read recipe: {exc}")])
     pins = PinState(stack=dict(stack_versions or {}))
-    result = _render_once(meta_path, text, settings, variant, pins)
-    if result.recipe is not None and pins.unresolved_own:
-        pins.own = _own_versions(result.recipe)
-        if pins.unresolved_own & set(pins.own):
-            pins.unresolved_own = set()
-            result = _render_once(meta_path, text, settings, variant, pins)
+    pkg = {"PKG_NAME": meta_path.parent.name, "PKG_VERSION": "0", "PKG_BUILDNUM": "0"}
+    result = _render_once(meta_path, text, settings, variant, pins, pkg)
+    recipe = result.recipe
+    if recipe is not None and (pins.unresolved_own or result.used & set(pkg)):
+        # second pass: the recipe's own name, version and build number are known now
+        pins.own = _own_versions(recipe)
+        pins.unresolved_own = set()
+        pkg = {"PKG_NAME": recipe.name, "PKG_VERSION": recipe.version, "PKG_BUILDNUM": str(recipe.build.number)}
+        result = _render_once(meta_path, text, settings, variant, pins, pkg)
     result.pins = pins
     result.text = text
     return result
+
+
+def template_cache_dir(settings: Settings) -> Path:
+    """Where compiled templates are cached (see template_cache)."""
+    return Path(settings.cache_dir) / "render"
 
 
 def _own_versions(recipe: Recipe) -> dict[str, Versioned]:
@@ -69,16 +82,18 @@ def _own_versions(recipe: Recipe) -> dict[str, Versioned]:
 
 
 def _render_once(meta_path: Path, text: str, settings: Settings, variant: Mapping[str, Any],
-                 pins: PinState) -> Result:
+                 pins: PinState, pkg: Mapping[str, str]) -> Result:
     recipe_dir = meta_path.parent
-    result = Result(meta_path)
+    used: set[str] = set()
+    result = Result(meta_path, used=used)
     source_lines = text.split("\n")
     tracked = [k for k in variant if k not in STRUCTURAL_KEYS]
-    used: set[str] = set()
     var = TrackingDict(dict(variant), tracked, used)
-    context = TrackingDict(_jinja_context(settings, variant, var, recipe_dir, pins), tracked, used)
+    context = TrackingDict(_jinja_context(settings, variant, var, recipe_dir, pins),
+                           tracked + list(pkg), used)
+    context.update(pkg, PKG_HASH=PKG_HASH_MARKER)
     try:
-        rendered = render(text, context, source_lines)
+        rendered = render(text, context, source_lines, template_cache_dir(settings))
     except JinjaProblem as exc:
         result.problems.append(RecipeProblem(meta_path, exc.line, exc.col, exc.message, exc.hint))
         return result
@@ -179,6 +194,7 @@ def _jinja_context(settings: Settings, variant: Mapping[str, Any], tracked_varia
         PY_VER=".".join(python.split(".")[:2]), NPY_VER=".".join(numpy.split(".")[:2]),
         PY3K="1" if py >= 30 else "0", CONDA_BUILD="1", RECIPE_DIR=str(recipe_dir),
     )
+    ctx.update({name: f"${name}" for name in SHELL_VARS})
     ctx.update(make_functions(settings.target_platform, tracked_variant, recipe_dir, pins))
     ctx["environ"] = dict(os.environ)
     return ctx

@@ -403,7 +403,9 @@ def read_outputs(c: Checker, data: YMap, name: str | None, version: str | None,
             if item is not None:
                 c.problem(pos, f"each output must be a mapping, got {_kind(item)}")
             continue
-        outputs.append(read_output(c, item, data, name, version, recipe_dir, f"outputs[{i}]"))
+        output = read_output(c, item, data, name, version, recipe_dir, f"outputs[{i}]")
+        if not output.build.skip:           # an output skipped for this target is left out
+            outputs.append(output)
     return tuple(outputs)
 
 
@@ -421,9 +423,12 @@ def read_output(c: Checker, o: YMap, top: YMap, name: str | None, version: str |
         check_version(c, out_version, o.value_pos("version"), f"{where}/version")
     same_as_top = out_name == name
     build_map = c.mapping(o, "build", where)
+    top_build = read_build(Checker(c.path, []), c.mapping(top, "build", ""))
     build = read_build(c, build_map, f"{where}/build")
     if same_as_top and build_map is None:
-        build = read_build(Checker(c.path, []), c.mapping(top, "build", ""))
+        build = top_build
+    elif build_map is None or "number" not in build_map:
+        build = _replace(build, number=top_build.number)     # outputs inherit build/number
     if "number" in o:
         build = _replace(build, number=c.integer(o, "number", where, build.number) or 0)
     if "entry_points" in o:

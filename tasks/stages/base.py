@@ -6,7 +6,6 @@ up-to-date check is the stamp's signature, so doit schedules and the stamps deci
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
@@ -113,7 +112,6 @@ def execute(stage_name: str, recipe_name: str, ctx: Context) -> TaskFailed | Non
         outputs = stage.run(recipe, ctx)
         write_stamp(stamp_path, sig, outputs)
     except CondoitError as exc:
-        print(str(exc), file=sys.stderr)
         return TaskFailed(str(exc))
     return None
 

@@ -152,6 +152,7 @@ class PackageStage(Stage):
         try:
             create_archive(root, result.files, info_files, Path(tmp), mtime=int(built["built_at"]) // 1000,
                            compression_level=settings.compression_level)
+            os.chmod(tmp, 0o644)
             os.replace(tmp, archive)
         finally:
             if os.path.exists(tmp):

@@ -1,0 +1,129 @@
+"""Benchmark of the task-loading path: render a generated stack and list its tasks.
+
+Generates N recipes (jinja variables, selectors, compiler(), pin_subpackage, a chain of
+dependencies, a variants file) in a temporary directory, then prints a table of:
+in-process ``load_stack`` time (first call and best of several), and the wall time of
+``doit -f <dodo> recipes=<tmp> cache=<tmpcache> list`` and ``list --all`` in a subprocess.
+
+    python bench/bench_render.py [-n 100] [--dodo /work/main/dodo.py] [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RECIPE = """\
+{{% set name = "pkg{i:03d}" %}}
+{{% set version = "1.{i}.0" %}}
+
+package:
+  name: {{{{ name|lower }}}}
+  version: {{{{ version }}}}
+
+source:
+  url: https://example.invalid/{{{{ name }}}}-{{{{ version }}}}.tar.gz
+  sha256: {sha}
+  patches:
+    - fix.patch   # [linux]
+
+build:
+  number: {i}
+  skip: true  # [win]
+  run_exports:
+    - {{{{ pin_subpackage(name, max_pin='x.x') }}}}
+
+requirements:
+  build:
+    - {{{{ compiler('c') }}}}
+    - make        # [unix]
+    - cmake       # [win]
+  host:
+{deps}
+    - zlib {{{{ zlib }}}}
+  run:
+    - python >=3.8   # [py3k]
+
+test:
+  commands:
+    - test -f $PREFIX/lib/lib{{{{ name }}}}.so   # [linux]
+
+about:
+  home: https://example.invalid/{{{{ name }}}}
+  license: MIT
+  summary: generated recipe {i}
+"""
+
+
+def generate(root: Path, count: int) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "conda_build_config.yaml").write_text("zlib:\n  - 1.2\npython:\n  - 3.11\n")
+    for i in range(count):
+        d = root / f"pkg{i:03d}"
+        d.mkdir(parents=True)
+        deps = [f"pkg{j:03d}" for j in (i - 1, i // 2, i // 3) if 0 <= j < i]
+        deps_text = "\n".join(f"    - {d}" for d in dict.fromkeys(deps)) or "    - make"
+        (d / "meta.yaml").write_text(RECIPE.format(i=i, sha="0" * 64, deps=deps_text))
+        (d / "fix.patch").write_text("")
+        (d / "build.sh").write_text("make install\n")
+
+
+def time_load(root: Path, repeat: int) -> tuple[float, float, int, int]:
+    sys.path.insert(0, str(ROOT))
+    from tasks.render.stack_loader import load_stack
+    from tasks.settings import load_settings
+    settings = load_settings({"recipes": str(root)}, root=ROOT)
+    t0 = time.perf_counter()
+    stack = load_stack(settings)
+    first = time.perf_counter() - t0
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        load_stack(settings)
+        times.append(time.perf_counter() - t0)
+    return first, min(times), len(stack.recipes), len(stack.problems)
+
+
+def time_doit(dodo: Path, root: Path, cache: Path, args: list[str], repeat: int) -> tuple[float, int, str]:
+    cmd = ["doit", "-f", str(dodo), f"recipes={root}", f"cache={cache}", *args]
+    times, lines, err = [], 0, ""
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        times.append(time.perf_counter() - t0)
+        lines = len(proc.stdout.splitlines())
+        err = proc.stderr.strip().splitlines()[-1] if proc.returncode else ""
+    return statistics.median(times), lines, err
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=100, help="number of recipes")
+    parser.add_argument("--dodo", type=Path, default=ROOT / "dodo.py")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
+        root, cache = Path(tmp) / "recipes", Path(tmp) / "cache"
+        generate(root, args.n)
+        first, best, count, problems = time_load(root, args.repeat)
+        rows = [("load_stack (first call, in process)", first, f"{count} recipes, {problems} problems"),
+                (f"load_stack (best of {args.repeat})", best, f"{best / max(count, 1) * 1000:.2f} ms/recipe")]
+        for extra in (["list"], ["list", "--all"]):
+            wall, lines, err = time_doit(args.dodo, root, cache, extra, args.repeat)
+            rows.append((f"doit {' '.join(extra)} (wall, median of {args.repeat})", wall,
+                         f"{lines} lines" + (f"; FAILED: {err}" if err else "")))
+    width = max(len(r[0]) for r in rows)
+    print(f"{'what'.ljust(width)}  {'seconds':>8}  notes")
+    print(f"{'-' * width}  {'-' * 8}  -----")
+    for what, secs, note in rows:
+        print(f"{what.ljust(width)}  {secs:8.3f}  {note}")
+
+
+if __name__ == "__main__":
+    main()
