@@ -192,10 +192,9 @@ def _tar_bytes(root: Path, members: Sequence[str], mtime: int) -> bytes:
 
 
 def create_archive(root: Path, pkg_files: Sequence[str], info_files: Sequence[str], out: Path,
-                   mtime: int, compression_level: int = 16) -> None:
-    """Write a .conda or .tar.bz2 package (chosen by ``out``'s suffix) to ``out``."""
-    stem = out.name.removesuffix(".conda").removesuffix(".tar.bz2")
-    if out.name.endswith(".conda"):
+                   stem: str, fmt: str, mtime: int, compression_level: int = 16) -> None:
+    """Write a package of format ``fmt`` (.conda or .tar.bz2) named ``stem`` to ``out``."""
+    if fmt == ".conda":
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
             date = (1980, 1, 1, 0, 0, 0)
             zf.writestr(zipfile.ZipInfo("metadata.json", date), json.dumps({"conda_pkg_format_version": 2}))
@@ -205,8 +204,8 @@ def create_archive(root: Path, pkg_files: Sequence[str], info_files: Sequence[st
                 zi = zipfile.ZipInfo(component, date)
                 zi.external_attr = (stat.S_IFREG | 0o644) << 16
                 zf.writestr(zi, data)
-    elif out.name.endswith(".tar.bz2"):
+    elif fmt == ".tar.bz2":
         raw = _tar_bytes(root, list(info_files) + list(pkg_files), mtime)
         out.write_bytes(bz2.compress(raw, 9))
     else:
-        raise ValueError(f"unknown package format: {out.name}")
+        raise ValueError(f"unknown package format {fmt!r}: use .conda or .tar.bz2")

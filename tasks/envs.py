@@ -80,9 +80,9 @@ def create_env(specs: Sequence[str], prefix: Path, settings: Settings, platform:
     except Exception as exc:  # py-rattler raises its own exception types
         raise CondoitError(f"cannot create the {what} from the local channel {layout.channel} "
                            f"for {platform} with {', '.join(specs)}:\n  {exc}") from None
-    return [InstalledRecord(r.name.normalized, str(r.version), r.build, r.file_name,
+    return [InstalledRecord(r.name.normalized, str(r.version), str(r.build), r.file_name,
                             r.sha256.hex() if isinstance(r.sha256, bytes) else str(r.sha256 or ""),
-                            tuple(r.depends)) for r in records]
+                            tuple(str(d) for d in r.depends)) for r in records]
 
 
 def installed_files(prefix: Path, package: str) -> list[str]:

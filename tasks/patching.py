@@ -88,7 +88,9 @@ def _variants(patch: Path, tmp: Path) -> Iterator[tuple[bool, Path]]:
 
 def _run(tree: Path, patch: Path, strip: int, crlf: bool, log: StageLog, dry_run: bool) -> Attempt:
     argv = ["patch", f"-p{strip}", "--batch", "--forward", "--no-backup-if-mismatch",
-            "--reject-file=-", "-i", str(patch), "-d", str(tree)] + (["--dry-run"] if dry_run else [])
+            "--reject-file=-", "-i", str(patch), "-d", str(tree)]
+    argv += ["--binary"] if crlf else []   # keep the CRs we added
+    argv += ["--dry-run"] if dry_run else []
     proc = log.run(argv, check=False)
     return Attempt(strip, crlf, proc.returncode, proc.stdout + proc.stderr)
 

@@ -88,7 +88,7 @@ def build_tasks() -> Iterator[dict[str, Any]]:
             "name": recipe.name,
             "doc": f"{recipe.name} {recipe.version} and its dependencies, packaged and indexed",
             "actions": None,
-            "task_dep": [f"{last}:{recipe.name}"],
+            "task_dep": [f"{last}:{name}" for name in ctx.stack.closure(recipe.name)],
         }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DODO = ROOT / "dodo.py"
-TASK_LINE = re.compile(r"^(\.|--)  (\S+)$")
+TASK_LINE = re.compile(r"^(\.|--) +(\S+)$")
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ esac
 
 # CC, AR, RANLIB, CFLAGS, CPPFLAGS and LDFLAGS come from the environment. CC is already the
 # cross compiler (aarch64-linux-gnu-gcc), so no --cross-compile-prefix (it would double the
-# prefix). CFLAGS from the environment replace OpenSSL's default -O3: they carry -O2.
-export CFLAGS="${CFLAGS} -Wa,--noexecstack"
+# prefix). CFLAGS from the environment replace OpenSSL's default "-O3 -Wall": they must
+# carry the optimisation (-O2); the target adds -pthread -Wa,--noexecstack itself.
 perl ./Configure "${os_target}" \
   --prefix="${PREFIX}" \
   --openssldir="${PREFIX}/ssl" \

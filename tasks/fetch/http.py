@@ -7,6 +7,7 @@ hash check downstream sees exactly what the server holds.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -91,7 +92,8 @@ def _describe(exc: Exception) -> str:
     if "resolve" in text:
         return "host name could not be resolved (no route to this host from here?)"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        return f"connection failed ({text})"
+        reason = re.search(r"\[Errno -?\d+\] [^'\")]+", text)
+        return f"connection failed ({reason.group(0) if reason else text})"
     return text
 
 

@@ -28,8 +28,8 @@ GLIBC_LIBRARIES = frozenset({
 TOOLCHAIN_RUNTIME = frozenset({"libgcc_s.so.1", "libstdc++.so.6"})
 SYSTEM_LIBRARIES = GLIBC_LIBRARIES | TOOLCHAIN_RUNTIME
 
-SELF = "(this package)"
-HOST = "(host prefix)"
+SELF = "this package"
+HOST = "host prefix"
 
 
 @dataclass(frozen=True)

@@ -1,50 +1,99 @@
-"""Write a rendered recipe like ``conda render`` does: the final meta.yaml as YAML."""
+"""Write a rendered recipe the way ``conda render`` shows it: the final meta.yaml as YAML.
+
+Sections use conda-build's keys (``source/url`` a string or a list, ``build/run_exports``
+a list when only weak exports exist); values equal to the model's defaults are left out.
+What condoit adds (variant keys used, link scripts, build script, test scripts) goes
+under ``extra/condoit`` so the file stays a valid meta.yaml.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 from ..fsutil import write_text_atomic
-from ..model import Build, Recipe, to_data
+from ..model import Build, Output, Recipe, RunExports, Source, TestSpec, to_data
+
+_SOURCE_KEYS = ("fn", "md5", "sha1", "sha256", "git_url", "git_tag", "git_rev", "git_depth", "hg_url",
+                "hg_tag", "svn_url", "svn_rev", "path", "folder")
+_BUILD_DEFAULTS = to_data(Build())
 
 
-def rendered_data(recipe: Recipe) -> dict[str, Any]:
-    """The recipe as conda-build's section layout, without empty values."""
-    data = to_data(recipe)
-    out: dict[str, Any] = {"package": {"name": recipe.name, "version": recipe.version}}
-    if recipe.sources:
-        out["source"] = [_compact(s) for s in data["sources"]]
-    for section in ("build", "requirements", "test", "about", "extra"):
-        value = _compact(_non_default(data[section], _DEFAULTS.get(section)))
-        if value:
-            out[section] = value
-    if recipe.outputs:
-        out["outputs"] = [_compact({**o, "build": _non_default(o["build"], _DEFAULTS["build"])})
-                          for o in data["outputs"]]
-    extra = {k: v for k, v in (("variant", data["variant"]), ("link_scripts", data["link_scripts"]),
-                              ("build_script", recipe.build_script_path)) if v}
-    if extra:
-        out["condoit"] = extra
+def _source(s: Source) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if s.urls:
+        out["url"] = s.urls[0] if len(s.urls) == 1 else list(s.urls)
+    out.update({k: getattr(s, k) for k in _SOURCE_KEYS if getattr(s, k) is not None})
+    if s.svn_ignore_externals:
+        out["svn_ignore_externals"] = True
+    if s.patches:
+        out["patches"] = list(s.patches)
     return out
 
 
-_DEFAULTS = {"build": to_data(Build())}
+def _run_exports(r: RunExports) -> Any:
+    data = {k: v for k, v in to_data(r).items() if v}
+    return data["weak"] if set(data) == {"weak"} else data
 
 
-def _non_default(section: Any, default: dict[str, Any] | None) -> Any:
-    """Keys whose value differs from the model's default (build/number is always shown)."""
-    if not default or not isinstance(section, dict):
-        return section
-    return {k: v for k, v in section.items() if k == "number" or v != default.get(k)}
+def _build(b: Build) -> dict[str, Any]:
+    data = to_data(b)
+    other = data.pop("other")
+    out = {k: v for k, v in data.items() if k == "number" or v != _BUILD_DEFAULTS[k]}
+    if "run_exports" in out:
+        out["run_exports"] = _run_exports(b.run_exports)
+    out.update(other)
+    return out
 
 
-def _compact(value: Any) -> Any:
-    if isinstance(value, dict):
-        items = {k: _compact(v) for k, v in value.items()}
-        return {k: v for k, v in items.items() if v not in (None, "", [], {}) and k != "line"}
-    if isinstance(value, list):
-        return [_compact(v) for v in value]
-    return value
+def _sections(requirements: Any, test: TestSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    reqs = {k: v for k, v in to_data(requirements).items() if v}
+    if reqs:
+        out["requirements"] = reqs
+    tests = {k: v for k, v in to_data(test).items() if v and k != "scripts"}
+    if tests:
+        out["test"] = tests
+    return out
+
+
+def _output(o: Output) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": o.name, "version": o.version}
+    for key in ("script", "script_interpreter"):
+        if getattr(o, key):
+            out[key] = getattr(o, key)
+    if o.type != "conda":
+        out["type"] = o.type
+    out["build"] = _build(o.build)
+    out.update(_sections(o.requirements, o.test))
+    if o.files:
+        out["files"] = list(o.files)
+    if o.about:
+        out["about"] = to_data(o.about)
+    return out
+
+
+def rendered_data(recipe: Recipe) -> dict[str, Any]:
+    """The recipe as plain data in meta.yaml's layout."""
+    out: dict[str, Any] = {"package": {"name": recipe.name, "version": recipe.version}}
+    if recipe.sources:
+        sources = [_source(s) for s in recipe.sources]
+        out["source"] = sources[0] if len(sources) == 1 else sources
+    out["build"] = _build(recipe.build)
+    out.update(_sections(recipe.requirements, recipe.test))
+    if recipe.outputs:
+        out["outputs"] = [_output(o) for o in recipe.outputs]
+    if recipe.about:
+        out["about"] = to_data(recipe.about)
+    extra = to_data(recipe.extra)
+    condoit = {k: v for k, v in (("variant", to_data(recipe.variant)),
+                                 ("link_scripts", to_data(recipe.link_scripts)),
+                                 ("build_script", recipe.build_script_path),
+                                 ("test_scripts", list(recipe.test.scripts))) if v}
+    if condoit:
+        extra["condoit"] = condoit
+    if extra:
+        out["extra"] = extra
+    return out
 
 
 def render_yaml(recipe: Recipe) -> str:

@@ -55,8 +55,8 @@ def namespace(target_platform: str, build_platform: str, python: str, numpy: str
         environ=os.environ,
         nomkl=bool(int(os.environ.get("FEATURE_NOMKL", "0") or 0)),
         py=py,
-        py3k=30 <= py < 40,
-        py2k=20 <= py < 30,
+        py3k=str(py).startswith("3"),
+        py2k=str(py).startswith("2"),
         np=version_number(numpy),
         target_platform=target_platform,
         build_platform=build_platform,
@@ -105,7 +105,9 @@ def select_lines(text: str, ns: TrackingDict, origin: Callable[[int], int],
             lines[i] = ""
             continue
         if keep:
-            lines[i] = m.group("keep")
+            # conda-build: a line quoted as a whole keeps its closing quote
+            quote = line.rstrip()[-1] if line.rstrip()[-1:] in ("'", '"') else ""
+            lines[i] = m.group("keep") + quote
             kept[i] = expr.strip()
         else:
             lines[i] = ""

@@ -150,7 +150,8 @@ class PackageStage(Stage):
         fd, tmp = tempfile.mkstemp(dir=channel_dir, prefix=".", suffix=f".part{settings.package_format}")
         os.close(fd)
         try:
-            create_archive(root, result.files, info_files, Path(tmp), mtime=int(built["built_at"]) // 1000,
+            create_archive(root, result.files, info_files, Path(tmp), stem=index.stem,
+                           fmt=settings.package_format, mtime=int(built["built_at"]) // 1000,
                            compression_level=settings.compression_level)
             os.chmod(tmp, 0o644)
             os.replace(tmp, archive)
