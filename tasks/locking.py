@@ -14,15 +14,25 @@ READ_ONLY_COMMANDS = frozenset({"list", "info", "help", "dumpdb", "tabcompletion
                                 "ignore", "reset-dep"})
 
 
+# doit options that take a value as the next argument
+_VALUE_OPTIONS = frozenset({"-f", "--file", "-d", "--dir", "-n", "--process", "-P", "--parallel-type",
+                            "-v", "--verbosity", "-r", "--reporter", "-o", "--output-file",
+                            "--db-file", "--dep-file", "--backend", "--check_file_uptodate",
+                            "--codec-cls", "--pdb"})
+_COMMANDS = frozenset({"run", "list", "info", "help", "dumpdb", "tabcompletion", "clean", "forget",
+                       "strace", "auto", "ignore", "reset-dep", "graph"})
+
+
 def doit_command(argv: list[str]) -> str:
     """The doit sub-command in argv (``run`` when none is named)."""
-    from doit.cmd_base import DoitCmdBase  # noqa: F401  (doit is loaded already)
-    known = {"run", "list", "info", "help", "dumpdb", "tabcompletion", "clean", "forget",
-             "strace", "auto", "ignore", "reset-dep", "graph"}
-    for arg in argv[1:]:
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in _VALUE_OPTIONS:
+            next(args, None)
+            continue
         if arg.startswith("-") or "=" in arg:
             continue
-        return arg if arg in known else "run"
+        return arg if arg in _COMMANDS else "run"
     return "run"
 
 

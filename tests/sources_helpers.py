@@ -2,8 +2,11 @@
 builders, and recipes/contexts made directly from the model (no renderer needed)."""
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import io
+import lzma
 import os
 import subprocess
 import sys
@@ -112,25 +115,32 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _compress(raw: bytes, mode: str) -> bytes:
+    """Deterministic compression (gzip without a time stamp), so equal input -> equal sha256."""
+    kind = mode.partition(":")[2]
+    return {"": lambda d: d, "gz": lambda d: gzip.compress(d, mtime=0), "bz2": bz2.compress,
+            "xz": lzma.compress}[kind](raw)
+
+
 def tar_bytes(files: dict[str, bytes | str], mode: str = "w:gz", top: str | None = "pkg-1.0") -> bytes:
     """A tar archive of regular files (under one top directory unless ``top`` is None)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as tar:
+    with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, content in sorted(files.items()):
             data = content.encode() if isinstance(content, str) else content
             info = tarfile.TarInfo(f"{top}/{name}" if top else name)
             info.size, info.mode, info.mtime = len(data), 0o755 if name.endswith(".sh") else 0o644, 1700000000
             tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return _compress(buf.getvalue(), mode)
 
 
 def tar_with(members: list[tarfile.TarInfo], mode: str = "w:gz") -> bytes:
     """A tar archive of hand-made members (links, devices...), all without content."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as tar:
+    with tarfile.open(fileobj=buf, mode="w") as tar:
         for info in members:
             tar.addfile(info, io.BytesIO(b"x" * info.size) if info.isfile() else None)
-    return buf.getvalue()
+    return _compress(buf.getvalue(), mode)
 
 
 def member(name: str, kind: bytes = tarfile.REGTYPE, linkname: str = "", size: int = 0) -> tarfile.TarInfo:

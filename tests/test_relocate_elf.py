@@ -55,7 +55,8 @@ def test_entries_outside_the_prefix_are_dropped_with_a_warning(tmp_path):
               "-Wl,-rpath,/opt/elsewhere/lib")
     result = post_build(prefix, new_files(prefix), recipe(tmp_path), settings(tmp_path))
     assert describe(parse(prefix / "bin/demo")).runpath == ("$ORIGIN/../lib",)
-    assert "bin/demo: RUNPATH entry /opt/elsewhere/lib is outside the prefix (dropped)" in result.warnings
+    assert "bin/demo: RUNPATH entry /opt/elsewhere/lib is neither in the prefix nor $ORIGIN-relative " \
+           "(dropped)" in result.warnings
     assert result.problems == ()
 
 
@@ -143,3 +144,16 @@ def test_is_elf_ignores_symlinks_and_other_files(tmp_path):
     (tmp_path / "l").symlink_to("/bin/sh")
     assert not is_elf(tmp_path / "t") and not is_elf(tmp_path / "l")
     assert is_elf(Path("/bin/sh").resolve())
+
+
+@needs_cross
+def test_a_copy_is_relocated_against_the_original_prefix(tmp_path, project):
+    """The package stage relocates a copy; paths are computed for the host prefix it came from."""
+    prefix = project()
+    compile_c(prefix / "bin/demo", MAIN, f"-L{prefix}/lib", "-ldemo", f"-Wl,-rpath,{prefix}/lib")
+    copy = tmp_path / "copy"
+    shutil.copytree(prefix, copy, symlinks=True)
+    result = post_build(copy, new_files(copy), recipe(tmp_path), settings(tmp_path), placeholder=str(prefix))
+    assert result.problems == ()
+    assert describe(parse(copy / "bin/demo")).runpath == ("$ORIGIN/../lib",)
+    assert describe(parse(prefix / "bin/demo")).runpath == (f"{prefix}/lib",)   # the original is untouched

@@ -232,3 +232,44 @@ def test_template_cache_is_used_and_equivalent(tmp_path):
     assert list(cache.rglob("*.marshal"))
     second = render(tmp_path / "a", meta)
     assert first == second
+
+
+def test_variant_pins_bare_requirements(tmp_path):
+    root = tmp_path / "recipes"
+    write(root / "conda_build_config.yaml", """\
+    zlib:
+      - 1.2
+    libjpeg_turbo:
+      - '3'
+    python:
+      - 3.12.* *_cpython
+    numpy:
+      - '1.26'
+    """)
+    recipe_dir(root, "r", """\
+    package: {name: pinned, version: '1'}
+    requirements:
+      build:
+        - zlib
+      host:
+        - zlib >=1.2.11
+        - libjpeg-turbo
+        - python
+        - numpy x.x
+      run:
+        - zlib
+        - libjpeg-turbo
+        - python
+    outputs:
+      - name: sub
+        requirements:
+          host:
+            - zlib
+    """)
+    recipe = stack(root).recipes[0]
+    assert recipe.requirements.build == ("zlib 1.2.*",)
+    assert recipe.requirements.host == ("zlib >=1.2.11", "libjpeg-turbo 3.*", "python 3.12.* *_cpython",
+                                        "numpy 1.26")
+    assert recipe.requirements.run == ("zlib", "libjpeg-turbo", "python")
+    assert recipe.outputs[0].requirements.host == ("zlib 1.2.*",)
+    assert set(recipe.variant) == {"zlib", "libjpeg_turbo", "python", "numpy"}

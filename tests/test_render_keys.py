@@ -153,7 +153,7 @@ def test_every_key_into_the_model(tmp_path):
     assert b.missing_dso_whitelist == ("*/libcuda.so*",) and b.merge_build_host is True
     assert dict(b.other) == {"skip_compile_pyc": ("*.py",), "pin_depends": "record"}
     r = recipe.requirements
-    assert r.build == ("python",)
+    assert r.build == ("python 3.11.*",)             # pinned by the variant's python
     assert r.host == ("python 3.11.* *_cpython", "numpy >=1.11", "setuptools >=40.0")
     assert r.run == ("python", "foo 1.0|1.4*", "bar >=1.2,<2") and r.run_constrained == ("baz !=1.5",)
     t = recipe.test

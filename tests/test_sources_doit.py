@@ -46,7 +46,7 @@ def stack(tmp_path, http_server):
     recipes, cache = tmp_path / "recipes", tmp_path / "cache"
     data = archive("1.0")
     http_server.add("x-1.0.tar.gz", data)
-    folder = write_meta(recipes, "x", meta(http_server.url(""), "1.0", data).replace("//x-", "/x-"),
+    folder = write_meta(recipes, "x", meta(http_server.url("").rstrip("/"), "1.0", data),
                         {"fix.patch": PATCH.format(new="line two")})
     ran, _, out = doit_tasks(recipes, cache, *tasks("x"))
     assert ran == set(tasks("x")), out
@@ -91,6 +91,19 @@ def test_new_version_and_sha256_rerun_all_three(stack):
     ran, _, _ = doit_tasks(recipes, cache, *tasks("x"))
     assert ran == set(tasks("x"))
     assert (Layout(cache).work("x", "patch") / "VERSION").read_text() == "1.1\n"
+
+
+def test_same_content_from_another_url_stops_at_download(stack):
+    """Early cutoff: download re-runs (its inputs changed) but its output, the sha256, did not."""
+    recipes, cache, folder, server = stack
+    server.add("mirror/x-1.0.tar.gz", archive("1.0"))
+    base, name = server.url("").rstrip("/"), "x-{{ version }}.tar.gz"
+    text = (folder / "meta.yaml").read_text()
+    assert f"  url: {base}/{name}\n" in text
+    (folder / "meta.yaml").write_text(text.replace(f"  url: {base}/{name}\n",
+                                                   f"  url:\n    - {base}/mirror/{name}\n    - {base}/{name}\n"))
+    ran, fresh, out = doit_tasks(recipes, cache, *tasks("x"))
+    assert ran == {"download:x"} and fresh == {"extract:x", "patch:x"}, out
 
 
 def test_lost_doit_database_costs_only_a_recheck(stack):
@@ -151,12 +164,13 @@ source:
     try:
         deadline = time.monotonic() + 60
         while not (http_server.started_slow.is_set() and layout.stamp("x", "patch").exists()):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read() if proc.stdout else ""
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("doit ended or stalled before the slow download started")
             time.sleep(0.05)
         time.sleep(0.3)                                      # well inside the slow body
-        os.killpg(proc.pid, signal.SIGKILL)
     finally:
-        proc.wait(30)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     assert not layout.download(sha256(slow)).exists()        # the partial never entered the cache
     assert not layout.stamp("big", "download").exists()

@@ -225,3 +225,12 @@ def test_no_traceback_for_connection_refused(tmp_path, monkeypatch):
     failure = run_stage("download", recipe, make_context(tmp_path, recipe))
     assert "connection failed" in failure and "Traceback" not in failure
     assert cached_files(tmp_path) == []
+
+
+def test_clean_removes_the_cached_archive_and_stamp(tmp_path, http_server):
+    from tasks.stages.base import clean
+    recipe = make_recipe(tmp_path, sources=(url_source(http_server.add("pkg-1.0.tar.gz", DATA)),))
+    ctx = make_context(tmp_path, recipe)
+    assert run_stage("download", recipe, ctx) is None
+    clean("download", "pkg", ctx)
+    assert cached_files(tmp_path) == [] and not ctx.layout.stamp("pkg", "download").exists()

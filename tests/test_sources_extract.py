@@ -184,3 +184,12 @@ def test_failed_extract_keeps_the_previous_tree(tmp_path):
     assert run_stage("download", recipe, ctx) is None
     assert run_stage("extract", recipe, ctx) is not None
     assert (tree / "src" / "main.c").is_file()     # the old pristine tree was not touched
+
+
+def test_links_inside_the_tree_are_kept(tmp_path):
+    data = tar_with([member("pkg/lib/libz.so.1.3", size=4), member("pkg/lib/libz.so", tarfile.SYMTYPE, "libz.so.1.3"),
+                     member("pkg/lib/copy.so", tarfile.LNKTYPE, "pkg/lib/libz.so.1.3")])
+    failure, tree, _ = extract(tmp_path, archive_source(tmp_path, data, "links.tar.gz"))
+    assert failure is None
+    assert os.readlink(tree / "lib" / "libz.so") == "libz.so.1.3"
+    assert (tree / "lib" / "copy.so").read_bytes() == b"xxxx"

@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 from ..errors import CondoitError
 from ..paths import Layout
@@ -32,7 +32,7 @@ class FetchContext:
     settings: Settings
     log: StageLog
     recipe: str
-    extra: object = None        # the recipe's ``extra:`` section (Debian fallback key)
+    extra: Mapping[str, Any] | None = None   # the recipe's ``extra:`` (Debian fallback key)
     version: str = ""           # the recipe's version (Debian fallback lookup)
 
 

@@ -68,7 +68,7 @@ def download_url_source(source: Source, fctx: FetchContext) -> dict:
 def _from_debian(expected: Expected, name: str, source: Source, fctx: FetchContext,
                  failures: list[str]) -> str | None:
     """The Debian fallback, when the recipe opts in; records its failures like the URLs'."""
-    debian = apt.debian_source(fctx.extra, fctx.version)  # type: ignore[arg-type]
+    debian = apt.debian_source(fctx.extra, fctx.version)
     if debian is None:
         return None
     if not expected.given():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -51,6 +52,10 @@ class _Report:
     warnings: list[str]
     problems: list[str]
 
+    def add(self, log: Sequence[str] = (), problems: Sequence[str] = ()) -> None:
+        self.log += log
+        self.problems += problems
+
     def finding(self, finding: Finding | None) -> None:
         if finding is not None:
             (self.problems if finding.problem else self.warnings).append(str(finding))
@@ -69,6 +74,7 @@ def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings:
     """
     prefix = Path(prefix)
     host = posixpath.normpath(placeholder or str(prefix))
+    build_prefix = str(Layout(settings.cache_dir).build_prefix(recipe.name))
     build = recipe.build
     report = _Report([], [], [])
     rules = PrefixRules.from_build(build)
@@ -76,34 +82,26 @@ def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings:
     files = _package_files(prefix, new_files, host_prefix_files, build.always_include_files, report)
     python_version = str(recipe.variant.get("python", settings.python))
     files, log, problems = eggs.handle_eggs(prefix, files, python_version, build.preserve_egg_dir)
-    report.log += log
-    report.problems += problems
-
-    added: list[str] = []
+    report.add(log, problems)
     if build.entry_points and build.noarch != "python":
         written, problems = entry_points.write(prefix, build.entry_points, f"{host}/bin/python")
-        added += written
-        report.problems += problems
+        files = tuple(sorted(set(files) | set(written)))
+        report.add(problems=problems)
     written, problems = postlink.install(prefix, recipe.name, recipe.link_scripts)
-    added += written
-    report.problems += problems
-    files = tuple(sorted(set(files) | set(added)))
-
-    log, problems = symlinks.fix_symlinks(prefix, files, [host])
-    report.log += log
-    report.problems += problems
+    files = tuple(sorted(set(files) | set(written)))
+    report.add(problems=problems)
+    report.add(*symlinks.fix_symlinks(prefix, files, [host]))
 
     elves, scripts = _classify(prefix, files)
     infos = _relocate_elves(prefix, elves, host, recipe, settings, report)
     _check_elves(infos, files, host, recipe, settings, dependency_files, host_prefix_files, report)
-    _fix_shebangs(prefix, scripts, host, recipe, settings, rules, report)
+    _fix_shebangs(prefix, scripts, host, build_prefix, recipe, rules, report)
     perms.fix_permissions(prefix, files)
 
     placeholders = list(dict.fromkeys([host, os.path.realpath(host), LEGACY_PLACEHOLDER]))
-    build_prefix = str(Layout(settings.cache_dir).build_prefix(recipe.name))
     hits = scan(prefix, files, placeholders, leaks=[build_prefix])
     prefix_files, problems = select(hits, rules)
-    report.problems += problems
+    report.add(problems=problems)
     report.warnings += [f"{h.path}: holds the build prefix {leak}, which will not exist where the "
                         f"package is installed" for h in hits for leak in h.leaks]
 
@@ -122,9 +120,14 @@ def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings:
 def _package_files(prefix: Path, new_files: Sequence[str], host_files: Sequence[str],
                    always_include: Sequence[str], report: _Report) -> tuple[str, ...]:
     """New files, plus always_include_files from the host prefix, minus files never packaged."""
-    files = set(new_files)
+    files = set()
+    for rel in new_files:
+        if os.path.lexists(prefix / rel):
+            files.add(rel)
+        else:
+            report.problems.append(f"{rel}: listed as built, but not present in {prefix}")
     for rel in select_paths(host_files, always_include):
-        if (prefix / rel).exists() or (prefix / rel).is_symlink():
+        if os.path.lexists(prefix / rel):
             files.add(rel)
         else:
             report.problems.append(f"{rel}: matched by build/always_include_files but not present in {prefix}")
@@ -140,9 +143,10 @@ def _classify(prefix: Path, files: Sequence[str]) -> tuple[list[str], list[str]]
     """(ELF files, scripts starting with #!) among the regular files, by their first bytes."""
     elves: list[str] = []
     scripts: list[str] = []
+    root = str(prefix)
     for rel in files:
-        full = prefix / rel
-        if rel.endswith("/") or full.is_symlink() or not full.is_file():
+        full = os.path.join(root, rel)
+        if rel.endswith("/") or not stat.S_ISREG(os.lstat(full).st_mode):
             continue
         with open(full, "rb") as fh:
             head = fh.read(4)
@@ -184,8 +188,8 @@ def _relocate_elves(prefix: Path, elves: Sequence[str], host: str, recipe: Recip
                 changes = ()
             for change in changes:
                 report.log.append(f"{rel}: {change.tag} {':'.join(change.old) or '(none)'} -> {':'.join(change.new)}")
-                report.warnings += [f"{rel}: {change.tag} entry {d} is outside the prefix (dropped)"
-                                    for d in change.dropped]
+                report.warnings += [f"{rel}: {change.tag} entry {d} is neither in the prefix nor "
+                                    f"$ORIGIN-relative (dropped)" for d in change.dropped]
                 info = replace(info, **{change.tag.lower(): change.new})
         infos[rel] = info
     return infos
@@ -206,9 +210,8 @@ def _check_elves(infos: Mapping[str, elf.ElfInfo], files: Sequence[str], host: s
                 report.finding(finding)
 
 
-def _fix_shebangs(prefix: Path, scripts: Sequence[str], host: str, recipe: Recipe, settings: Settings,
+def _fix_shebangs(prefix: Path, scripts: Sequence[str], host: str, build_prefix: str, recipe: Recipe,
                   rules: PrefixRules, report: _Report) -> None:
-    build_prefix = str(Layout(settings.cache_dir).build_prefix(recipe.name))
     uses_python = any(spec_name(s) == "python" for s in recipe.requirements.run + recipe.requirements.host)
     for rel in scripts:
         change = shebang.fix_file(

@@ -19,22 +19,30 @@ def wanted_mode(mode: int) -> int:
 
 
 def fix_permissions(prefix: Path, files: Iterable[str]) -> tuple[str, ...]:
-    """Fix files (not symlinks) and their directories; returns the files changed."""
+    """Fix files (not symlinks) and the directories holding them; returns the files changed."""
+    root = str(prefix)
     changed: list[str] = []
-    dirs: set[Path] = set()
+    dirs: set[str] = set()
     for rel in files:
-        full = prefix / rel.rstrip("/")
-        for parent in full.relative_to(prefix).parents:
-            dirs.add(prefix / parent)
-        if rel.endswith("/") or full.is_symlink() or not full.exists():
+        rel = rel.rstrip("/")
+        parent = os.path.dirname(rel)
+        while parent and parent not in dirs:
+            dirs.add(parent)
+            parent = os.path.dirname(parent)
+        full = os.path.join(root, rel)
+        try:
+            st = os.lstat(full)
+        except FileNotFoundError:
             continue
-        mode = stat.S_IMODE(full.stat().st_mode)
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        mode = stat.S_IMODE(st.st_mode)
         if wanted_mode(mode) != mode:
             os.chmod(full, wanted_mode(mode))
             changed.append(rel)
-    for directory in dirs:
-        if directory != prefix and directory.is_dir() and not directory.is_symlink():
-            mode = stat.S_IMODE(directory.stat().st_mode)
-            if mode | DIR_BITS != mode:
-                os.chmod(directory, mode | DIR_BITS)
+    for rel in dirs:
+        full = os.path.join(root, rel)
+        st = os.lstat(full)
+        if stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) | DIR_BITS != stat.S_IMODE(st.st_mode):
+            os.chmod(full, stat.S_IMODE(st.st_mode) | DIR_BITS)
     return tuple(changed)

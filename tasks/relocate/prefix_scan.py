@@ -8,6 +8,8 @@ Detection and the recipe's options follow conda-build 3 (``build.py``:
 from __future__ import annotations
 
 import mmap
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -52,11 +54,13 @@ def scan(prefix: Path, files: Iterable[str], placeholders: Sequence[str],
     leak_needles = [(s, s.encode()) for s in leaks if s]
     shortest = min((len(n) for n in needles + [b for _, b in leak_needles]), default=1)
     hits: list[ScanHit] = []
+    root = str(prefix)
     for rel in files:
-        full = prefix / rel
-        if rel.endswith("/") or rel.endswith(NEVER_PATCHED) or full.is_symlink() or not full.is_file():
+        if rel.endswith("/") or rel.endswith(NEVER_PATCHED):
             continue
-        if full.stat().st_size < shortest:
+        full = os.path.join(root, rel)
+        st = os.lstat(full)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < shortest:
             continue
         with open(full, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
             found = next((p for p, n in zip(placeholders, needles) if data.find(n) != -1), None)

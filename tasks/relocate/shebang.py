@@ -93,6 +93,7 @@ def fix_file(path: Path, patched_at_install: Callable[[bytes], bool], **options)
     if new == old:
         return None
     mode = path.stat().st_mode & 0o7777
+    path.chmod(mode | 0o200)  # a read-only script is still ours to fix
     path.write_bytes(new.line.encode() + crlf + body)
     path.chmod(mode)
     return f"{old.line} -> {new.line}"

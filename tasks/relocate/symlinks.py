@@ -16,8 +16,8 @@ def fix_symlinks(prefix: Path, files: Iterable[str],
     problems: list[str] = []
     roots = [posixpath.normpath(p) for p in placeholders] + [posixpath.normpath(str(prefix))]
     for rel in files:
-        full = prefix / rel.rstrip("/")
-        if not full.is_symlink():
+        full = os.path.join(str(prefix), rel.rstrip("/"))
+        if not os.path.islink(full):
             continue
         target = os.readlink(full)
         if target.startswith("/"):
@@ -28,7 +28,7 @@ def fix_symlinks(prefix: Path, files: Iterable[str],
                 continue
             new = posixpath.relpath(posixpath.join("/", posixpath.relpath(norm, root)),
                                     posixpath.join("/", posixpath.dirname(rel)))
-            full.unlink()
+            os.unlink(full)
             os.symlink(new, full)
             log.append(f"{rel}: symlink {target} -> {new}")
         else:

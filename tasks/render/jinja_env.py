@@ -22,6 +22,7 @@ from jinja2.lexer import Token, TokenStream
 EXTENSION_VERSION = 1
 _MARK_OPEN, _MARK_CLOSE = "\x1f", "\x1e"
 _MARK_RE = re.compile("\x1f(\\d+)\x1e")
+_SET_RE = re.compile(r"{%-?\s*set\s+(\w+)")
 TEMPLATE_NAME = "<meta.yaml>"
 
 
@@ -109,7 +110,7 @@ def render(source: str, context: Mapping[str, Any], source_lines: list[str],
         line = _template_line(exc)
         name = _undefined_name(str(exc.message))
         col = _col_of(source_lines, line, name) if name else 1
-        known = [k for k in context if not k.startswith("_")]
+        known = [k for k in context if not k.startswith("_")] + _SET_RE.findall(source)
         close = difflib.get_close_matches(name or "", known, n=1)
         hint = (f"did you mean '{close[0]}'?" if close else
                 "define it with {% set name = ... %} or in conda_build_config.yaml")
@@ -118,8 +119,9 @@ def render(source: str, context: Mapping[str, Any], source_lines: list[str],
         raise
     except Exception as exc:  # noqa: BLE001 - any failure inside a template is the recipe's
         line = _template_line(exc)
+        message = re.sub(r"\w+\.<locals>\.", "", str(exc))     # our function names, plainly
         raise JinjaProblem(line, _col_of_tag(source_lines, line),
-                           f"jinja2 error: {type(exc).__name__}: {exc}") from None
+                           f"jinja2 error: {type(exc).__name__}: {message}") from None
     return _strip_marks(out)
 
 

@@ -7,6 +7,7 @@ rendered twice.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from .functions import PinState, Versioned, make_functions
 from .jinja_env import JinjaProblem, environment, render
 from .selectors import SelectorProblem, namespace, select_lines, version_number
 from .tracking import TrackingDict
-from .variants import STRUCTURAL_KEYS
+from .variants import STRUCTURAL_KEYS, pin_requirements
 
 LINK_SCRIPTS = ("pre-link", "post-link", "pre-unlink")
 # Build-time paths conda-build puts in the jinja context; the prefixes do not exist at
@@ -125,10 +126,7 @@ def _render_once(meta_path: Path, text: str, settings: Settings, variant: Mappin
         result.skipped = Skipped(meta_path, name or recipe_dir.name, skip)
         return result
     checker.known_keys(data, schema.SECTIONS, "")
-    for section in ("package", "build", "requirements", "test", "about", "extra", "app"):
-        if section in data and data[section] is not None and not isinstance(data[section], yaml_positions.YMap):
-            checker.problem(data.value_pos(section), f"section '{section}' must be a mapping, "
-                            f"got {schema._kind(data[section])}", "indent its keys under it")
+    checker.mapping(data, "app", "")        # accepted (conda-build knows it), not used on Linux
     sources = schema.read_sources(checker, data, recipe_dir)
     build = schema.read_build(checker, checker.mapping(data, "build", ""))
     requirements = schema.read_requirements(checker, checker.mapping(data, "requirements", ""))
@@ -138,6 +136,9 @@ def _render_once(meta_path: Path, text: str, settings: Settings, variant: Mappin
     outputs = schema.read_outputs(checker, data, name, version, recipe_dir)
     if result.problems or not name or not version:
         return result
+    requirements = pin_requirements(requirements, variant, used)
+    outputs = tuple(dataclasses.replace(o, requirements=pin_requirements(o.requirements, variant, used))
+                    for o in outputs)
     used_variant = {k: variant[k] for k in sorted(used) if k in variant}
     result.recipe = Recipe(
         name=name, version=version, recipe_dir=recipe_dir, meta_path=meta_path, sources=sources,

@@ -86,8 +86,9 @@ class Checker:
         if value is None:
             return None
         if not isinstance(value, YMap):
-            self.problem(m.value_pos(key), f"{where}/{key} must be a mapping, got {_kind(value)}",
-                         "indent its keys under it, e.g. 'build:\\n  number: 0'")
+            label = f"{where}/{key}" if where else f"section '{key}'"
+            self.problem(m.value_pos(key), f"{label} must be a mapping, got {_kind(value)}",
+                         "indent its keys under it, e.g. 'build:' then '  number: 0'")
             return None
         return value
 
@@ -199,22 +200,22 @@ def plain(value: Any, raw: str | None = None) -> Any:
 def read_package(c: Checker, data: YMap) -> tuple[str | None, str | None]:
     pkg = c.mapping(data, "package", "")
     if pkg is None:
-        pos = data.key_pos.get("package", (1, 1))
-        c.problem(pos, "missing package/name and package/version",
-                  "add 'package:' with 'name:' and 'version:'")
+        if data.get("package") is None:      # (a wrong type is reported by mapping())
+            c.problem(data.key_pos.get("package", (1, 1)), "missing package/name and package/version",
+                      "add 'package:' with 'name:' and 'version:'")
         return None, None
     c.known_keys(pkg, PACKAGE_KEYS, "package")
     name = c.string(pkg, "name", "package")
     version = c.string(pkg, "version", "package")
-    if not name:
+    if not name and not isinstance(pkg.get("name"), (YMap, YList)):
         c.problem(pkg.key_pos.get("name", data.key_pos["package"]), "missing package/name",
                   "add 'name: <lower-case name>' under 'package:'")
-    else:
+    elif name:
         check_name(c, name, pkg.value_pos("name"), "package/name")
-    if not version:
+    if not version and not isinstance(pkg.get("version"), (YMap, YList)):
         c.problem(pkg.key_pos.get("version", data.key_pos["package"]), "missing package/version",
                   "add 'version: \"1.2.3\"' under 'package:' (quoted, so 1.10 stays 1.10)")
-    else:
+    elif version:
         check_version(c, version, pkg.value_pos("version"), "package/version")
     return name, version
 

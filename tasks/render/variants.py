@@ -8,12 +8,15 @@ variant files, the built-in default.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import RecipeProblem
+from ..model import Requirements
 from ..settings import Settings
 from . import yaml_positions
 from .selectors import SelectorProblem, namespace, select_lines
@@ -140,3 +143,38 @@ def find_variant_files(recipes_dir: Path, recipe_dir: Path) -> list[Path]:
         if c not in seen and c.is_file():
             seen.append(c)
     return seen
+
+
+_STAR_RE = re.compile(r"^[0-9A-Za-z._]+$")
+
+
+def _key_for(name: str, keys: dict[str, str]) -> str | None:
+    """Variant key naming this package (conda-build treats '_' in a key as '-' or '_')."""
+    return keys.get(name.replace("-", "_"))
+
+
+def pin_requirements(reqs: Requirements, variant: Mapping[str, Any], used: set[str]) -> Requirements:
+    """conda-build's insert_variant_versions: a bare ``zlib`` in build/host becomes
+    ``zlib 1.2.*`` when the variant has ``zlib: 1.2`` (in run only when build/host also
+    list it bare), and ``numpy x.x`` takes the variant's numpy. Keys used are recorded."""
+    keys = {k.replace("-", "_"): k for k, v in variant.items()
+            if k not in STRUCTURAL_KEYS and isinstance(v, str) and v}
+    out: dict[str, tuple[str, ...]] = {}
+    for env in ("build", "host", "run"):
+        bare_build_host = set(out.get("build", reqs.build)) | set(out.get("host", reqs.host))
+        specs = list(getattr(reqs, env))
+        for i, spec in enumerate(specs):
+            name, _, rest = spec.partition(" ")
+            key = _key_for(name, keys)
+            if key is None:
+                continue
+            if not rest and (env in ("build", "host") or spec in bare_build_host):
+                value = variant[key].strip()
+                specs[i] = f"{name} {value}.*" if _STAR_RE.match(value) and not value.endswith("*") \
+                    else f"{name} {value}"
+                used.add(key)
+            elif rest == "x.x":
+                specs[i] = f"{name} {variant[key].strip()}"
+                used.add(key)
+        out[env] = tuple(specs)
+    return dataclasses.replace(reqs, **out)

@@ -68,7 +68,9 @@ def load(text: str, line_map: LineMap) -> Any:
     try:
         node = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # an unterminated construct is best shown where it starts, not at the end of the file
+        at_end = "end of stream" in (exc.problem or "")
+        mark = (exc.context_mark if at_end else None) or exc.problem_mark or exc.context_mark
         pos = (line_map(mark.line), mark.column + 1) if mark else (1, 1)
         message = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
         raise YamlProblem(pos, f"YAML error: {message}",

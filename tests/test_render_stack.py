@@ -1,0 +1,128 @@
+"""Discovery, skipping, build order and cycles of a whole stack; and doit on top of it."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from render_helpers import recipe_dir, stack
+
+from tasks.graph import build_order
+
+DODO = Path(__file__).resolve().parent.parent / "dodo.py"
+
+
+def _pkg(name: str, host: tuple[str, ...] = (), build: tuple[str, ...] = (), run: tuple[str, ...] = (),
+         extra: str = "") -> str:
+    def section(key: str, items: tuple[str, ...]) -> str:
+        return f"  {key}:\n" + "".join(f"    - {i}\n" for i in items) if items else ""
+    reqs = section("build", build) + section("host", host) + section("run", run)
+    return f"package:\n  name: {name}\n  version: '1.0'\n" + (f"requirements:\n{reqs}" if reqs else "") + extra
+
+
+def test_discovery_flat_and_feedstock(tmp_path):
+    root = tmp_path / "recipes"
+    recipe_dir(root, "flat", _pkg("flat"))
+    recipe_dir(root, "thing-feedstock/recipe", _pkg("thing"))
+    recipe_dir(root, ".hidden", _pkg("hidden"))
+    recipe_dir(root, "notes", "")
+    (root / "notes" / "meta.yaml").unlink()
+    (root / "README.md").write_text("not a recipe\n")
+    s = stack(root)
+    assert sorted(r.name for r in s.recipes) == ["flat", "thing"]
+    assert s.recipe("thing").recipe_dir == root / "thing-feedstock" / "recipe"
+    assert not s.problems
+
+
+def test_skip_with_reason(tmp_path):
+    root = tmp_path / "recipes"
+    recipe_dir(root, "winonly", _pkg("winonly", extra="build:\n  skip: true  # [not win]\n"))
+    recipe_dir(root, "always", _pkg("always", extra="build:\n  skip: True\n  bogus_key: 1\n"))
+    recipe_dir(root, "kept", _pkg("kept", extra="build:\n  skip: true  # [win]\n"))
+    s = stack(root)
+    assert [r.name for r in s.recipes] == ["kept"]
+    reasons = {k.name: k.reason for k in s.skipped}
+    assert reasons == {"winonly": "selector: not win", "always": "build/skip is true"}
+    assert not s.problems            # a skipped recipe's other problems do not matter here
+
+
+def test_order_from_build_and_host_including_outputs(tmp_path):
+    root = tmp_path / "recipes"
+    recipe_dir(root, "a-app", _pkg("app", host=("libbar >=1", "zlib"), run=("runonly",)))
+    recipe_dir(root, "b-bar", _pkg("bar-split", build=("tool",),
+                                   extra="outputs:\n  - name: libbar\n  - name: bar\n"))
+    recipe_dir(root, "c-tool", _pkg("tool", host=("zlib",)))
+    recipe_dir(root, "d-zlib", _pkg("zlib"))
+    recipe_dir(root, "e-runonly", _pkg("runonly", run=("app",)))
+    s = stack(root)
+    assert not s.problems
+    order = list(s.order)
+    assert sorted(order) == sorted(r.name for r in s.recipes)
+    assert order.index("zlib") < order.index("tool") < order.index("bar-split") < order.index("app")
+    assert s.recipe_deps("app") == ("bar-split", "zlib")
+    assert s.recipe_deps("runonly") == ()                 # run requirements do not order
+
+
+def test_cycle_names_every_recipe_and_blocks_dependents(tmp_path):
+    root = tmp_path / "recipes"
+    recipe_dir(root, "a", _pkg("a", host=("b",)))
+    recipe_dir(root, "b", _pkg("b", build=("c",)))
+    recipe_dir(root, "c", _pkg("c-split", extra="outputs:\n  - name: c\n    requirements:\n      host: [a]\n"))
+    recipe_dir(root, "d", _pkg("d", host=("a",)))
+    recipe_dir(root, "e", _pkg("e"))
+    s = stack(root)
+    assert [r.name for r in s.recipes] == ["e"] and s.order == ("e",)
+    cycle = next(p for p in s.problems if "cycle" in p.message)
+    assert cycle.message == "dependency cycle between recipes: a -> b -> c-split -> a"
+    for name in ("a", "b", "c"):
+        assert str(root / name / "meta.yaml") in cycle.hint
+    blocked = next(p for p in s.problems if p.path == root / "d" / "meta.yaml")
+    assert "needs a" in blocked.message
+
+
+def test_build_order_is_deterministic():
+    graph = {"z": (), "y": ("z",), "x": ("z",), "w": ("x", "y")}
+    assert build_order(graph) == (("z", "x", "y", "w"), [])
+    order, cycles = build_order({"p": ("q",), "q": ("p",), "r": ()})
+    assert order == ("r",) and cycles == [["p", "q"]]
+
+
+def _doit(root: Path, cache: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "doit", "-f", str(DODO), f"recipes={root}", f"cache={cache}",
+                           *args], capture_output=True, text=True, timeout=120, cwd=DODO.parent)
+
+
+def test_doit_list_and_render_on_a_generated_stack(tmp_path):
+    root, cache = tmp_path / "recipes", tmp_path / "cache"
+    recipe_dir(root, "zlib", """\
+    {% set version = "1.3.1" %}
+    package:
+      name: zlib
+      version: {{ version }}
+    build:
+      run_exports:
+        - {{ pin_subpackage('zlib', max_pin='x.x') }}
+    requirements:
+      build:
+        - {{ compiler('c') }}
+        - make  # [unix]
+    """)
+    recipe_dir(root, "app", _pkg("app", host=("zlib",)))
+    recipe_dir(root, "broken", "package:\n  name: broken\n  version: '1'\nbuild:\n  numbr: 1\n")
+    listing = _doit(root, cache, "list")
+    assert listing.returncode == 0, listing.stderr
+    groups = {line.split()[0] for line in listing.stdout.splitlines()}
+    assert {"build", "render"} <= groups
+    assert "Traceback" not in listing.stderr
+    assert f"{root / 'broken' / 'meta.yaml'}:5:3: unknown key 'build/numbr'" in listing.stderr
+    full = _doit(root, cache, "list", "--all")
+    assert full.returncode == 0, full.stderr
+    names = {line.split()[0] for line in full.stdout.splitlines()}
+    assert {"render:zlib", "render:app", "build:zlib", "build:app"} <= names
+    assert not any(n.endswith(":broken") for n in names)
+    rendered = _doit(root, cache, "render:zlib")
+    assert rendered.returncode == 0, rendered.stderr
+    target = cache / "rendered" / "zlib.yaml"
+    assert str(target) in rendered.stdout
+    text = target.read_text()
+    assert "version: 1.3.1" in text and "- zlib >=1.3.1,<1.4.0a0" in text and "- gcc_linux-aarch64" in text
