@@ -69,7 +69,7 @@ class Layout:
 
     def scratch(self, name: str, stage: str) -> Path:
         """Throw-away room of one stage run (same filesystem, so moves are renames)."""
-        return self.tmp / "scratch" / name / stage
+        return self.tmp / "scratch" / f"{name}.{stage}"
 
     # -- per recipe ----------------------------------------------------------
     def rendered(self, name: str) -> Path:

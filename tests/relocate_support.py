@@ -150,7 +150,8 @@ def install(channel: Path, specs: Sequence[str], target: Path, pkgs_cache: Path,
                    for n, v in (("__glibc", glibc), ("__unix", "0"), ("__linux", "6.1"))]
         records = await rattler.solve(sources=[Channel(channel.as_uri())], specs=list(specs),
                                       platforms=[platform, "noarch"], virtual_packages=virtual)
-        await rattler.install(records, target, cache_dir=pkgs_cache, platform=rattler.Subdir(platform), show_progress=False)
+        await rattler.install(records, target, cache_dir=pkgs_cache, platform=rattler.Subdir(platform),
+                              show_progress=False)
         return [r.name.normalized for r in records]
 
     return asyncio.run(go())

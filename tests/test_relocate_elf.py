@@ -110,7 +110,8 @@ def test_x86_64_elf_is_relocated_and_runs_natively(tmp_path, project):
         pytest.skip("no native gcc")
     prefix = project(f"-Wl,-rpath,{tmp_path}/cache/prefix/demo/_h_env_placehold/lib", cc="gcc")
     compile_c(prefix / "bin/demo", MAIN, f"-L{prefix}/lib", "-ldemo", f"-Wl,-rpath,{prefix}/lib", cc="gcc")
-    result = post_build(prefix, new_files(prefix), recipe(tmp_path), settings(tmp_path, target_platform="linux-64"))
+    result = post_build(prefix, new_files(prefix), recipe(tmp_path),
+                        settings(tmp_path, target_platform="linux-64"))
     assert result.problems == ()
     assert describe(parse(prefix / "bin/demo")).search_path == ("$ORIGIN/../lib",)
     moved = tmp_path / "moved"
@@ -126,7 +127,8 @@ def test_lief_edits_a_real_library_and_cxx_program_that_still_run(tmp_path):
     prefix = host_prefix(tmp_path)
     (prefix / "lib").mkdir()
     shutil.copy(SYSROOT / "lib/libstdc++.so.6", prefix / "lib/libstdc++.so.6")
-    compile_c(prefix / "bin/hello++", '#include <iostream>\nint main() { std::cout << "hi " << 6 * 7 << "\\n"; }\n',
+    cxx = '#include <iostream>\nint main() { std::cout << "hi " << 6 * 7 << "\\n"; }\n'
+    compile_c(prefix / "bin/hello++", cxx,
               f"-Wl,-rpath,{prefix}/lib", cc="aarch64-linux-gnu-g++", name="src.cc")
     result = post_build(prefix, new_files(prefix), recipe(tmp_path), settings(tmp_path))
     assert result.problems == ()

@@ -6,7 +6,6 @@ next. The error, when nothing delivers, lists every attempt (URL, expected and a
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -74,8 +73,9 @@ def _from_debian(expected: Expected, name: str, source: Source, fctx: FetchConte
     if not expected.given():
         failures.append(f"{debian}: not used, the recipe gives no hash to check its files against")
         return None
-    fctx.layout.tmp.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="debian-source-", dir=fctx.layout.tmp))
+    workdir = fctx.layout.scratch(fctx.recipe, "download") / "debian-source"
+    remove_tree(workdir)  # a killed run's leftovers
+    workdir.mkdir(parents=True)
     cache = DownloadCache(fctx.layout)
     try:
         for origin, path in apt.candidate_files(debian, workdir, fctx.log):

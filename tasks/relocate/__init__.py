@@ -187,7 +187,8 @@ def _relocate_elves(prefix: Path, elves: Sequence[str], host: str, recipe: Recip
                 report.problems.append(f"{rel}: {exc}")
                 changes = ()
             for change in changes:
-                report.log.append(f"{rel}: {change.tag} {':'.join(change.old) or '(none)'} -> {':'.join(change.new)}")
+                old = ":".join(change.old) or "(none)"
+                report.log.append(f"{rel}: {change.tag} {old} -> {':'.join(change.new)}")
                 report.warnings += [f"{rel}: {change.tag} entry {d} is neither in the prefix nor "
                                     f"$ORIGIN-relative (dropped)" for d in change.dropped]
                 info = replace(info, **{change.tag.lower(): change.new})

@@ -15,7 +15,7 @@ from typing import Any
 from ..condapkg import IndexMeta, PrefixEntry, create_archive, write_info
 from ..errors import StageError
 from ..fsutil import remove_tree, sha256_file
-from ..model import Recipe
+from ..model import Recipe, spec_name
 from ..prefix_files import new_files_digest
 from ..requirements import package_requirements, run_exports_json
 from ..stamps import signature
@@ -105,18 +105,25 @@ class PackageStage(Stage):
         layout, settings = ctx.layout, ctx.settings
         built = compile_result(recipe, ctx)
         from ..relocate import post_build  # lief is heavy: not on doit's loading path
+        from ..relocate.globs import select as select_paths
         host_prefix = Path(built["prefix"])
         work = layout.work(recipe.name, "package")
         root = work / "root"
         remove_tree(work)
         root.mkdir(parents=True)
         _copy_files(host_prefix, root, built["files"])
+        host_files = _dependency_files(host_prefix, built["host"])
+        all_host_files = sorted({f for files in host_files.values() for f in files})
+        _copy_files(host_prefix, root, list(select_paths(all_host_files, recipe.build.always_include_files)))
+        run_names = {spec_name(d) for d in package_requirements(recipe, built["host"])[0]}
 
         result = post_build(root, built["files"], recipe, settings, placeholder=str(host_prefix),
-                            dependency_files=_dependency_files(host_prefix, built["host"]))
+                            dependency_files={n: f for n, f in host_files.items() if n in run_names},
+                            host_prefix_files=all_host_files)
         log = layout.log(recipe.name, "package")
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("\n".join(["# post-build warnings", *result.warnings, "# problems", *result.problems]) + "\n")
+        log.write_text("\n".join(["# changes", *result.log, "# warnings", *result.warnings,
+                                  "# problems", *result.problems]) + "\n")
         if result.problems:
             raise StageError(recipe.name, "package", f"{len(result.problems)} problem(s) in the built files:\n  "
                              + "\n  ".join(result.problems), log=log, kept=work)

@@ -1,0 +1,420 @@
+"""Build timings side by side: condoit (doit tasks) against py-rattler-build, same sources.
+
+Each recipe (default bzip2 1.0.8; xz 5.4.1 with ``--recipes bzip2,xz``) is cross-compiled
+for linux-aarch64 by both tools, offline, in scratch directories under /tmp. The peer gets a
+recipe.yaml written at run time with the same archive (``file://``), the same one-line bench
+patch, the same build.sh and the same toolchain and flags (copied from condoit's
+``conda_build.sh`` re-entry script), and the same package format and compression level.
+Printed: median [min-max] of N runs of cold build, no-op rebuild, patch edit, about:summary
+edit, and the task-loading overhead of ``doit list --all``; the ratio is rattler-build/condoit.
+
+    python bench/bench_build.py [-n 3] [--recipes bzip2,xz] [--generated 100] [--keep DIR]
+
+``python bench/bench_build.py rattler-build RECIPE_YAML OUT_DIR [none|local]`` runs one
+peer build (used by the bench itself, and handy for timing it from outside).
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import hashlib
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DODO = ROOT / "dodo.py"
+TARGET = "linux-aarch64"
+DOWNLOADS = Path("/tmp/condoit-bench-downloads")  # scratch cache kept between runs: fetch once
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("CONDOIT_")}
+# condoit's build variables the peer sets itself (or which name condoit's own places)
+PEER_OWN = {"PATH", "HOME", "PREFIX", "BUILD_PREFIX", "SRC_DIR", "RECIPE_DIR", "SHELL", "TERM", "LANG",
+            "LC_ALL", "TZ", "CONDA_BUILD", "CONDA_BUILD_STATE", "SUBDIR", "ARCH", "target_platform",
+            "build_platform", "PKG_NAME", "PKG_VERSION", "PKG_BUILDNUM", "PKG_BUILD_STRING", "PKG_HASH"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What the peer's recipe.yaml must say to match the shipped meta.yaml."""
+
+    name: str
+    version: str
+    archive: str
+    sha256: str
+    edit_file: str                  # C file (path inside the tree) the bench patch appends to
+    license: str
+    license_files: tuple[str, ...]
+    summary: str
+
+
+SPECS = {s.name: s for s in (
+    Spec("bzip2", "1.0.8", "bzip2-1.0.8.tar.gz",
+         "ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269", "bzlib.c",
+         "bzip2-1.0.6", ("LICENSE",), "high-quality data compressor"),
+    Spec("xz", "5.4.1", "xz-5.4.1.tar.xz",
+         "5d9827aa1875b21c288f78864bb26d2650b436ea8d2cad364e4921eb6266a5a5", "src/liblzma/common/common.c",
+         "LGPL-2.1-or-later AND GPL-2.0-or-later", ("COPYING", "COPYING.GPLv2", "COPYING.LGPLv2.1"),
+         "Data compression software with high compression ratio"),
+)}
+
+PEER_RECIPE = """\
+package:
+  name: {name}
+  version: "{version}"
+source:
+  url: {url}
+  sha256: {sha256}
+  patches:
+    - bench.patch
+build:
+  number: 0
+requirements:
+  run_exports:
+    - ${{{{ pin_subpackage('{name}', upper_bound='x') }}}}
+about:
+  license: {license}
+  license_file: [{license_files}]
+  summary: "{summary}"
+"""
+
+
+Sample = tuple[float, float]  # one run: wall seconds, CPU seconds (user + system of its processes)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a result table: the runs of each tool (None: not applicable)."""
+
+    what: str
+    condoit: list[Sample] | None
+    peer: list[Sample] | None
+    note: str = ""
+
+
+# ---------------------------------------------------------------- running things
+
+def cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(cmd: list[str], cwd: Path = ROOT) -> tuple[Sample, str]:
+    """Run a command to completion; (wall, CPU) seconds and stdout. A failure stops the bench."""
+    t0, c0 = time.perf_counter(), cpu_children()
+    proc = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True)
+    seconds = (time.perf_counter() - t0, cpu_children() - c0)
+    if proc.returncode:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        sys.exit(f"bench: `{shlex.join(cmd)}` failed ({proc.returncode}):\n{tail}")
+    return seconds, proc.stdout
+
+
+def doit(recipes: Path, cache: Path, *args: str) -> tuple[Sample, list[str]]:
+    """One `doit` command on a stack; seconds and the tasks that ran (doit's `.  task` lines)."""
+    seconds, out = run([sys.executable, "-m", "doit", "-f", str(DODO), "-d", str(ROOT), *args,
+                        f"recipes={recipes}", f"cache={cache}"])
+    return seconds, [line.split()[1] for line in out.splitlines() if line.startswith(". ")]
+
+
+def peer(recipe_dir: Path, out: Path, skip: str = "none") -> Sample:
+    """One rattler-build run in a fresh process (whole command, like a `doit` run)."""
+    return run([sys.executable, str(Path(__file__).resolve()), "rattler-build",
+                str(recipe_dir / "recipe.yaml"), str(out), skip])[0]
+
+
+def peer_main(recipe: str, out: str, skip: str) -> None:
+    """The peer's build: `build_recipes` is the CLI's code path (it honours skip_existing)."""
+    import warnings
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from rattler_build import build_recipes
+    from tasks.settings import load_settings
+    settings = load_settings({}, root=ROOT)
+    fmt = f"{settings.package_format.lstrip('.').replace('.', '-')}:{settings.compression_level}"
+    build_recipes([recipe], target_platform=TARGET, build_platform=settings.build_platform, channel=[],
+                  output_dir=out, package_format=fmt, test="skip", skip_existing=skip)
+
+
+def digest(paths: list[Path]) -> str:
+    """sha256 over the given files' contents (to tell a rebuilt package from a stale one)."""
+    h = hashlib.sha256()
+    for path in sorted(paths):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def packages(channel: Path) -> list[Path]:
+    return sorted((channel / TARGET).glob("*.conda")) + sorted((channel / TARGET).glob("*.tar.bz2"))
+
+
+# ---------------------------------------------------------------- the two recipes
+
+def seed_archive(spec: Spec, seed: Path) -> Path:
+    """The source archive in a plain directory; fetched once by condoit into a scratch cache."""
+    from tasks.paths import Layout
+    target = seed / spec.archive
+    if not target.exists():
+        blob = Layout(DOWNLOADS).download(spec.sha256)
+        if not blob.exists():
+            doit(ROOT / "recipes", DOWNLOADS, f"download:{spec.name}")
+        seed.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(blob, target)
+    return target
+
+
+def peer_exports(cache: Path, name: str) -> str:
+    """condoit's toolchain and flags as bash exports, its paths replaced by the peer's variables."""
+    from tasks.paths import Layout
+    script = Layout(cache).work(name, "compile") / "conda_build.sh"
+    env = {k: shlex.split(v)[0] if v else "" for k, v in re.findall(r"^export (\w+)=(.*)$", script.read_text(), re.M)}
+    marks = {env[k]: k for k in ("PREFIX", "BUILD_PREFIX", "SRC_DIR")}
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(marks, key=len, reverse=True)))
+    lines = []
+    for key in sorted(set(env) - PEER_OWN):
+        parts, pos = [], 0
+        for m in pattern.finditer(env[key]):
+            parts += [shlex.quote(env[key][pos:m.start()]), f'"${{{marks[m.group()]}}}"']
+            pos = m.end()
+        parts.append(shlex.quote(env[key][pos:]))
+        value = "".join(p for p in parts if p != "''") or "''"
+        lines.append(f"export {key}={value}")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Pair:
+    """A recipe in both formats, in scratch directories, with the edits the bench makes."""
+
+    spec: Spec
+    archive: Path
+    condoit_recipes: Path
+    peer_dir: Path
+    exports: str = ""
+    summary: str = ""
+    original: list[str] = field(default_factory=list)   # the edited file as shipped
+
+    def __post_init__(self) -> None:
+        shutil.copytree(ROOT / "recipes" / self.spec.name, self.condoit_recipes / self.spec.name)
+        meta = self.meta.read_text()
+        meta, count = re.subn(r"^(  sha256: \w+\n)", r"\1  patches:\n    - bench.patch\n", meta, count=1, flags=re.M)
+        assert count == 1, "no sha256 line in source:"
+        self.meta.write_text(meta)
+        with tarfile.open(self.archive) as tf:
+            member = next(m for m in tf.getmembers() if m.name.split("/", 1)[-1] == self.spec.edit_file)
+            self.original = tf.extractfile(member).read().decode("latin-1").splitlines(keepends=True)  # type: ignore[union-attr]
+        self.peer_dir.mkdir(parents=True, exist_ok=True)
+        self.summary = self.spec.summary
+        self.set_patch("0")
+
+    @property
+    def meta(self) -> Path:
+        return self.condoit_recipes / self.spec.name / "meta.yaml"
+
+    def set_patch(self, tag: str) -> None:
+        """Write the bench patch (one line appended to a C file: the binaries change)."""
+        f = self.spec.edit_file
+        new = self.original + [f'const char condoit_bench_edit[] = "{tag}";\n']
+        text = "".join(difflib.unified_diff(self.original, new, f"a/{f}", f"b/{f}"))
+        for d in (self.condoit_recipes / self.spec.name, self.peer_dir):
+            (d / "bench.patch").write_text(text, encoding="latin-1")
+
+    def set_summary(self, tag: str) -> None:
+        """Change about:summary in both recipes."""
+        self.summary = f"{self.spec.summary} ({tag})"
+        self.meta.write_text(re.sub(r"^(  summary: ).*$", lambda m: m.group(1) + self.summary,
+                                    self.meta.read_text(), count=1, flags=re.M))
+        self.write_peer()
+
+    def write_peer(self, exports: str | None = None) -> None:
+        """recipe.yaml and build.sh (condoit's exports, then the shipped build.sh) for the peer."""
+        self.exports = exports if exports is not None else self.exports
+        s = self.spec
+        (self.peer_dir / "recipe.yaml").write_text(PEER_RECIPE.format(
+            name=s.name, version=s.version, url=self.archive.resolve().as_uri(), sha256=s.sha256,
+            license=s.license, license_files=", ".join(s.license_files), summary=self.summary))
+        body = (ROOT / "recipes" / s.name / "build.sh").read_text()
+        (self.peer_dir / "build.sh").write_text("# condoit's build environment\n" + self.exports + body)
+
+
+# ---------------------------------------------------------------- scenarios
+
+def bench_recipe(spec: Spec, n: int, work: Path) -> list[Row]:
+    """All build scenarios for one recipe, the two tools interleaved run by run."""
+    name = spec.name
+    pair = Pair(spec, seed_archive(spec, work / "seed"), work / name / "condoit-recipes",
+                work / name / "peer-recipe")
+    recipes = pair.condoit_recipes
+    cold_c: list[Sample] = []
+    cold_t: list[Sample] = []
+    cold_p: list[Sample] = []
+    for i in range(n):
+        cache = work / name / f"condoit-{i}"
+        run([sys.executable, "-m", "tasks.import_archives", str(pair.archive.parent),
+             "--recipes", str(recipes), "--cache", str(cache)])
+        cold_c.append(doit(recipes, cache, f"index:{name}")[0])
+        cold_t.append(doit(recipes, cache, f"build:{name}")[0])
+        if i == 0:
+            pair.write_peer(peer_exports(cache, name))
+        cold_p.append(peer(pair.peer_dir, work / name / f"peer-{i}"))
+    out = work / name / f"peer-{n - 1}"
+    rows = [Row(f"{name}: cold build -> indexed package", cold_c, cold_p,
+                "condoit `doit index:X`, peer tests skipped; archive pre-seeded"),
+            Row(f"{name}: cold, then the test stage (qemu)", cold_t, None,
+                "condoit `doit build:X` after the above; the peer's emulated test cannot run")]
+
+    noop_c: list[Sample] = []
+    noop_p: list[Sample] = []
+    noop_s: list[Sample] = []
+    ran: list[str] = []
+    for _ in range(n):
+        seconds, ran = doit(recipes, cache, f"build:{name}")
+        noop_c.append(seconds)
+        noop_p.append(peer(pair.peer_dir, out))
+        noop_s.append(peer(pair.peer_dir, out, "local"))
+    rows += [Row(f"{name}: no-op, `doit build:X` / peer rebuilds", noop_c, noop_p, f"condoit ran: {' '.join(ran) or 'nothing'}"),
+             Row(f"{name}: no-op, peer skip_existing=local", noop_c, noop_s, "skips by build hash")]
+
+    for kind in ("patch", "summary"):
+        edit_c: list[Sample] = []
+        edit_t: list[Sample] = []
+        edit_p: list[Sample] = []
+        edit_s: list[Sample] = []
+        stale = changed = 0
+        for i in range(n):
+            before_c, before_p = digest(packages(cache / "channel")), digest(packages(out))
+            if kind == "patch":
+                pair.set_patch(f"edit {i + 1}")
+            else:
+                pair.set_summary(f"edit {i + 1}")
+            seconds, ran = doit(recipes, cache, f"index:{name}")
+            edit_c.append(seconds)
+            seconds, ran_t = doit(recipes, cache, f"build:{name}")
+            edit_t.append(seconds)
+            ran += ran_t
+            changed += digest(packages(cache / "channel")) != before_c
+            edit_s.append(peer(pair.peer_dir, out, "local"))
+            stale += digest(packages(out)) == before_p
+            edit_p.append(peer(pair.peer_dir, out))
+        what = "a patch" if kind == "patch" else "about:summary"
+        rows += [Row(f"{name}: edit {what} -> indexed package", edit_c, edit_p,
+                     f"condoit ran: {' '.join(t.split(':')[0] for t in ran)}; package changed {changed}/{n}"),
+                 Row(f"{name}: edit {what}, then the test stage", edit_t, None, ""),
+                 Row(f"{name}: edit {what}, peer skip_existing=local", None, edit_s,
+                     f"no ratio: the peer kept a stale package {stale}/{n} times")]
+    return rows
+
+
+def bench_loading(n: int, generated: int, work: Path) -> list[Row]:
+    """`doit list --all`: the shipped stack, and a generated stack (bench_render's recipes)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_render import generate
+    gen = work / "generated"
+    generate(gen, generated)
+    rows = []
+    for label, recipes in (("shipped stack", ROOT / "recipes"), (f"{generated} generated recipes", gen)):
+        times: list[Sample] = []
+        lines = 0
+        for _ in range(n):
+            seconds, out = run([sys.executable, "-m", "doit", "-f", str(DODO), "-d", str(ROOT), "list", "--all",
+                                f"recipes={recipes}", f"cache={work / 'list-cache'}"])
+            times.append(seconds)
+            lines = len(out.splitlines())
+        rows.append(Row(f"`doit list --all`, {label}", times, None, f"{lines} tasks listed"))
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+def first_line(cmd: list[str]) -> str:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except OSError:
+        return "not found"
+    return ((out.stdout or out.stderr).strip().splitlines() or ["?"])[0]
+
+
+def machine_facts() -> list[str]:
+    """Cores, CPU, load and the versions of everything measured."""
+    from importlib.metadata import version
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    dirty = run(["git", "status", "--short", "--", "tasks", "dodo.py"])[1].splitlines()
+    return [f"machine     {os.cpu_count()} cores, {cpu}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+            f"python      {platform.python_version()}; doit {version('doit')}; py-rattler-build "
+            f"{version('py-rattler-build')}; py-rattler {version('py-rattler')}",
+            f"compiler    {first_line(['aarch64-linux-gnu-gcc', '--version'])}",
+            f"emulator    {first_line(['qemu-aarch64', '--version'])}",
+            f"condoit     {run(['git', 'rev-parse', '--short', 'HEAD'])[1].strip()}"
+            + (f" + {len(dirty)} uncommitted files in tasks/" if dirty else "")]
+
+
+def cell(samples: list[Sample] | None, k: int) -> str:
+    if not samples:
+        return "-"
+    xs = [s[k] for s in samples]
+    return f"{statistics.median(xs):7.3f} [{min(xs):.3f}-{max(xs):.3f}]"
+
+
+def ratio(row: Row, k: int) -> str:
+    if not (row.condoit and row.peer):
+        return "-"
+    return f"{statistics.median(s[k] for s in row.peer) / statistics.median(s[k] for s in row.condoit):.2f}x"
+
+
+def print_table(rows: list[Row], k: int, unit: str) -> None:
+    """k=0: wall seconds, k=1: CPU seconds."""
+    headers = ("scenario", f"condoit {unit}, median [min-max]", f"rattler-build {unit}, median [min-max]",
+               "rb/condoit", "notes")
+    table = [headers] + [(r.what, cell(r.condoit, k), cell(r.peer, k), ratio(r, k), r.note) for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    for k, line in enumerate(table):
+        print("  ".join(c.ljust(w) for c, w in zip(line[:4], widths)) + "  " + line[4])
+        if k == 0:
+            print("  ".join("-" * w for w in widths) + "  -----")
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["rattler-build"]:
+        sys.path.insert(0, str(ROOT))
+        peer_main(*sys.argv[2:5])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument("--recipes", default="bzip2", help="comma-separated: bzip2, xz (default bzip2)")
+    parser.add_argument("--generated", type=int, default=100, help="recipes in the generated stack")
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temporary one)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-build-", dir="/tmp"))
+    if args.keep and work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    print("\n".join(machine_facts()), flush=True)
+    t0 = time.perf_counter()
+    try:
+        rows: list[Row] = []
+        for name in args.recipes.split(","):
+            rows += bench_recipe(SPECS[name], args.n, work)
+        rows += bench_loading(args.n, args.generated, work)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"bench took {time.perf_counter() - t0:.0f} s; N={args.n} runs per figure\n")
+    print_table(rows, 0, "wall s")
+    print("\nThe same runs, CPU seconds (user + system of all the command's processes; steadier on a busy machine):\n")
+    print_table(rows, 1, "CPU s")
+
+
+if __name__ == "__main__":
+    main()
