@@ -69,7 +69,7 @@ async def _solve_and_install(specs: list[str], prefix: Path, settings: Settings,
 def create_env(specs: Sequence[str], prefix: Path, settings: Settings, platform: str | None = None,
                what: str = "environment") -> list[InstalledRecord]:
     """Solve ``specs`` against the local channel and install them into ``prefix``."""
-    layout = Layout(settings.cache_dir)
+    layout = Layout.of(settings)
     platform = platform or settings.target_platform
     prefix.mkdir(parents=True, exist_ok=True)
     if not specs:

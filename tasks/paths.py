@@ -9,28 +9,48 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       downloads/{md5,sha1,url}/<key>  index: file holding the sha256 of that content
       vcs/<kind>/<key>/       cached clones of git/hg/svn sources
       rendered/<name>.yaml    ``doit render:<name>`` output
-      work/<name>/<stage>/    a stage's output tree (extract, patch, compile's work copy)
-      prefix/<name>/_h_env... the long, padded host prefix the build installs into
-      stamps/<name>/<stage>.json  a stage's input signature and output digests, written last
-      logs/<name>/<stage>.log
+      work/<name>/<stage>/    a source stage's tree (extract, patch): shared by all targets
+      work/<name>/<target>/<stage>/   a build stage's work (compile's copy, package root)
+      prefix/<target>/<name>/_h_env...  the long, padded host prefix the build installs into
+      stamps/<name>/[<target>/]<stage>.json  a stage's input signature and outputs, written last
+      logs/<name>/[<target>/]<stage>.log
       channel/<subdir>/       the local channel (packages, repodata.json)
       pkgs/                   py-rattler's package cache
-      test/<name>/            test prefixes and work
+      test/<target>/<name>/   test prefixes and work
       tmp/                    staging for atomic writes (same filesystem as the results)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 PLACEHOLDER_DIRNAME = "_h_env"
 # conda-build pads host prefixes to 255 characters so any install prefix fits in binaries.
 PADDED_PREFIX_LENGTH = 255
 
 
+# Stages whose results do not depend on the target platform: shared by all targets.
+SOURCE_STAGES = frozenset({"download", "extract", "patch"})
+
+
 @dataclass(frozen=True)
 class Layout:
+    """Paths of one cache; ``target`` separates what each target platform builds."""
+
     cache: Path
+    target: str = "linux-aarch64"
+
+    @classmethod
+    def of(cls, settings: "Settings") -> "Layout":
+        return cls(settings.cache_dir, settings.target_platform)
+
+    def _scoped(self, name: str, stage: str) -> str:
+        """``name`` for source stages, ``name/<target>`` for the stages that build."""
+        return name if stage in SOURCE_STAGES else f"{name}/{self.target}"
 
     @property
     def doit_db(self) -> Path:
@@ -76,7 +96,7 @@ class Layout:
         return self.cache / "rendered" / f"{name}.yaml"
 
     def work(self, name: str, stage: str) -> Path:
-        return self.cache / "work" / name / stage
+        return self.cache / "work" / self._scoped(name, stage) / stage
 
     def failed_work(self, name: str, stage: str) -> Path:
         """Where ``fsutil.staged_dir`` keeps the tree of a failed attempt of a stage."""
@@ -84,13 +104,13 @@ class Layout:
         return work.with_name(f"{work.name}.failed")
 
     def stamp(self, name: str, stage: str) -> Path:
-        return self.cache / "stamps" / name / f"{stage}.json"
+        return self.cache / "stamps" / self._scoped(name, stage) / f"{stage}.json"
 
     def log(self, name: str, stage: str) -> Path:
-        return self.cache / "logs" / name / f"{stage}.log"
+        return self.cache / "logs" / self._scoped(name, stage) / f"{stage}.log"
 
     def prefix_base(self, name: str) -> Path:
-        return self.cache / "prefix" / name
+        return self.cache / "prefix" / self.target / name
 
     def host_prefix(self, name: str) -> Path:
         """Long padded prefix (like conda-build's _h_env_placehold...) for relocatable binaries."""
@@ -105,7 +125,7 @@ class Layout:
         return self.prefix_base(name) / "_build_env"
 
     def test_dir(self, name: str) -> Path:
-        return self.cache / "test" / name
+        return self.cache / "test" / self.target / name
 
     # -- channel -------------------------------------------------------------
     @property

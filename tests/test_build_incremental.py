@@ -10,6 +10,7 @@ import pytest
 
 from conftest import require_cross_toolchain
 from doit_runner import run_doit, write_recipe
+from tasks.paths import Layout
 
 LIBFOO_META = """
 package:
@@ -175,7 +176,7 @@ def test_same_prefix_gives_byte_identical_package(two_recipes):
     recipes, cache, *_ = two_recipes
     (archive,) = (cache / "channel" / "linux-aarch64").glob("libfoo-*.conda")
     before = archive.read_bytes()
-    (cache / "stamps" / "libfoo" / "package.json").unlink()  # forces a re-package
+    Layout(cache).stamp("libfoo", "package").unlink()  # forces a re-package
     run = run_doit(recipes, cache, "package:libfoo")
     assert run.ran == stages("libfoo", "package"), run.output
     assert archive.read_bytes() == before
@@ -193,9 +194,10 @@ def test_failing_build_script_names_recipe_stage_and_log(stack_dirs):
     assert run.returncode != 0
     assert "[broken] stage 'compile' failed" in run.output
     assert "about to fail" in run.output  # the log's tail is on screen
-    log = cache / "logs" / "broken" / "compile.log"
+    layout = Layout(cache)
+    log = layout.log("broken", "compile")
     assert f"log: {log}" in run.output and log.is_file()
     assert "conda_build.sh" in run.output  # the re-entry script
-    assert (cache / "work" / "broken" / "compile" / "conda_build.sh").is_file()
-    assert not (cache / "stamps" / "broken" / "compile.json").exists()
+    assert (layout.work("broken", "compile") / "conda_build.sh").is_file()
+    assert not layout.stamp("broken", "compile").exists()
     assert not list((cache / "channel").rglob("broken-*"))

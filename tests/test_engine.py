@@ -6,6 +6,7 @@ import sys
 import time
 
 from doit_runner import ROOT, run_doit, write_recipe
+from tasks.paths import Layout
 
 TEXT_META = """
 package: {{name: {name}, version: "1.0"}}
@@ -60,7 +61,7 @@ def test_clean_removes_a_stage_result_so_it_runs_again(stack_dirs):
     assert run_doit(recipes, cache, "build:alpha").returncode == 0
     clean = run_doit(recipes, cache, "clean", "compile:alpha")
     assert clean.returncode == 0, clean.output
-    assert not (cache / "stamps" / "alpha" / "compile.json").exists()
+    assert not Layout(cache).stamp("alpha", "compile").exists()
     again = run_doit(recipes, cache, "build:alpha")
     assert "compile:alpha" in again.ran
     # same output: the package that depends on it is not re-made

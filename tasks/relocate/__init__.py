@@ -74,7 +74,7 @@ def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings:
     """
     prefix = Path(prefix)
     host = posixpath.normpath(placeholder or str(prefix))
-    build_prefix = str(Layout(settings.cache_dir).build_prefix(recipe.name))
+    build_prefix = str(Layout.of(settings).build_prefix(recipe.name))
     build = recipe.build
     report = _Report([], [], [])
     rules = PrefixRules.from_build(build)

@@ -14,7 +14,7 @@ from doit.exceptions import TaskFailed
 
 from ..errors import CondoitError
 from ..model import Recipe
-from ..paths import Layout
+from ..paths import SOURCE_STAGES, Layout
 from ..settings import Settings
 from ..stack import Stack
 from ..stamps import read_stamp, remove_stamp, signature, stamp_outputs, write_stamp
@@ -29,7 +29,7 @@ class Context:
 
     @cached_property
     def layout(self) -> Layout:
-        return Layout(self.settings.cache_dir)
+        return Layout.of(self.settings)
 
 
 class Stage:
@@ -74,7 +74,7 @@ def stage_signature(stage: Stage, recipe: Recipe, ctx: Context) -> str | None:
     return signature({
         "stage": stage.name,
         "stage_version": stage.version,
-        "settings": ctx.settings.cache_key(),
+        "settings": {} if stage.name in SOURCE_STAGES else ctx.settings.cache_key(),
         "inputs": stage.inputs(recipe, ctx),
         "upstream": upstream,
     })
