@@ -51,6 +51,12 @@ class StageLog:
         self._fh: IO[str] = open(path, "w", encoding="utf-8", errors="replace")
         self.note(f"# {stage} of {recipe}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
 
+    @property
+    def stream(self) -> IO[str]:
+        """The open log, for a child process's output (flushed first)."""
+        self._fh.flush()
+        return self._fh
+
     def note(self, text: str) -> None:
         self._fh.write(text.rstrip("\n") + "\n")
         self._fh.flush()

@@ -16,10 +16,10 @@ from typing import Any
 
 from ..buildenv import build_environment, reentry_script
 from ..envs import create_env, package_run_exports
-from ..errors import CondoitError, StageError, log_tail
 from ..fsutil import remove_tree, sha256_file, write_json_atomic, write_text_atomic
 from ..model import Recipe
 from ..prefix_files import list_prefix, new_files_digest
+from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from ..toolchain import resolve_build_requirements, toolchain_identity
 from .base import Context, Stage
@@ -100,13 +100,15 @@ class CompileStage(Stage):
         remove_tree(ctx.layout.prefix_base(recipe.name))
 
     def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
+        with stage_log(ctx.layout, recipe.name, self.name) as log:
+            return self._build(recipe, ctx, log)
+
+    def _build(self, recipe: Recipe, ctx: Context, log: StageLog) -> dict[str, Any]:
         layout, settings = ctx.layout, ctx.settings
         work = layout.work(recipe.name, "compile")
         src = work / "src"
         prefix = layout.host_prefix(recipe.name)
         build_prefix = layout.build_prefix(recipe.name)
-        log = layout.log(recipe.name, "compile")
-        log.parent.mkdir(parents=True, exist_ok=True)
 
         stack_packages = {p for r in ctx.stack.recipes for p in r.provides}
         tools = resolve_build_requirements(recipe, settings, stack_packages)
@@ -116,6 +118,7 @@ class CompileStage(Stage):
         work.mkdir(parents=True)
         shutil.copytree(layout.work(recipe.name, "patch"), src, symlinks=True)
 
+        log.note(f"# host requirements: {', '.join(recipe.requirements.host) or '(none)'}")
         host = create_env(recipe.requirements.host, prefix, settings, what=f"host prefix of {recipe.name}")
         create_env(tools.stack, build_prefix, settings, platform=settings.build_platform,
                    what=f"build prefix of {recipe.name}")
@@ -135,20 +138,17 @@ class CompileStage(Stage):
         write_text_atomic(reenter, reentry_script(env, script, src))
         reenter.chmod(0o755)
 
-        with open(log, "wb") as fh:
-            fh.write(f"# condoit compile {recipe.name} {recipe.version}\n# re-enter: bash {reenter}\n".encode())
-            fh.flush()
-            proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
-                                  stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.note(f"# re-enter this build's environment: bash {reenter}")
+        proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
+                              stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
-            raise StageError(recipe.name, "compile", f"build script exited with status {proc.returncode}; "
-                             f"re-enter the build environment with `bash {reenter}`",
-                             log=log, kept=work, tail=log_tail(log))
+            raise log.error(f"build script exited with status {proc.returncode}; "
+                            f"re-enter the build environment with `bash {reenter}`", kept=work, show_tail=True)
 
         files = sorted(set(list_prefix(prefix)) - before)
         if not files:
-            raise StageError(recipe.name, "compile", f"the build script installed nothing into $PREFIX "
-                             f"({prefix})", log=log, kept=work, tail=log_tail(log))
+            raise log.error(f"the build script installed nothing into $PREFIX ({prefix})", kept=work,
+                            show_tail=True)
         overrides = {}
         for key, fname in (("version", "__conda_version__.txt"), ("build_number", "__conda_buildnum__.txt")):
             f = src / fname

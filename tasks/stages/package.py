@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..condapkg import IndexMeta, PrefixEntry, create_archive, write_info
-from ..errors import StageError
 from ..fsutil import remove_tree, sha256_file
 from ..model import Recipe, spec_name
 from ..prefix_files import new_files_digest
 from ..requirements import package_requirements, run_exports_json
+from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from .base import Context, Stage
 from .compile import recipe_file_digests
@@ -102,74 +102,90 @@ class PackageStage(Stage):
         remove_tree(ctx.layout.work(recipe.name, "package"))
 
     def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
-        layout, settings = ctx.layout, ctx.settings
-        built = compile_result(recipe, ctx)
-        from ..relocate import post_build  # lief is heavy: not on doit's loading path
-        from ..relocate.globs import select as select_paths
-        host_prefix = Path(built["prefix"])
-        work = layout.work(recipe.name, "package")
-        root = work / "root"
-        remove_tree(work)
-        root.mkdir(parents=True)
-        _copy_files(host_prefix, root, built["files"])
-        host_files = _dependency_files(host_prefix, built["host"])
-        all_host_files = sorted({f for files in host_files.values() for f in files})
-        _copy_files(host_prefix, root, list(select_paths(all_host_files, recipe.build.always_include_files)))
-        run_names = {spec_name(d) for d in package_requirements(recipe, built["host"])[0]}
+        with stage_log(ctx.layout, recipe.name, self.name) as log:
+            built = compile_result(recipe, ctx)
+            root = ctx.layout.work(recipe.name, "package") / "root"
+            result = _post_processed_copy(recipe, ctx, built, root, log)
+            index = _index_meta(recipe, ctx, built, result.extra_run_requirements)
+            info_files = _write_info(recipe, ctx, built, root, index, result)
+            archive = _publish(ctx, root, index, result.files, info_files, built["built_at"])
+            content = signature({"index": {k: v for k, v in index.to_json().items() if k != "timestamp"},
+                                 "files": new_files_digest(root, result.files),
+                                 "run_exports": run_exports_json(recipe)})
+            log.note(f"# wrote {archive}")
+            return {"archive": archive.name, "subdir": index.subdir, "sha256": sha256_file(archive),
+                    "content": content}
 
-        result = post_build(root, built["files"], recipe, settings, placeholder=str(host_prefix),
-                            dependency_files={n: f for n, f in host_files.items() if n in run_names},
-                            host_prefix_files=all_host_files)
-        log = layout.log(recipe.name, "package")
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("\n".join(["# changes", *result.log, "# warnings", *result.warnings,
-                                  "# problems", *result.problems]) + "\n")
-        if result.problems:
-            raise StageError(recipe.name, "package", f"{len(result.problems)} problem(s) in the built files:\n  "
-                             + "\n  ".join(result.problems), log=log, kept=work)
 
-        version = built["overrides"].get("version", recipe.version)
-        number = int(built["overrides"].get("build_number", recipe.build.number))
-        build_string = built["build_string"]
-        depends, constrains = package_requirements(recipe, built["host"], result.extra_run_requirements)
-        subdir = package_subdir(recipe, ctx)
-        about = dict(recipe.about)
-        index = IndexMeta(
-            name=recipe.name, version=version, build=build_string, build_number=number, subdir=subdir,
-            depends=tuple(depends), constrains=tuple(constrains),
-            license=str(about.get("license", "") or ""), license_family=str(about.get("license_family", "") or ""),
-            timestamp=int(built["built_at"]), noarch=recipe.build.noarch,
-            features=" ".join(recipe.build.features), track_features=" ".join(recipe.build.track_features),
-        )
-        about_json = {**json.loads(json.dumps(recipe.section("about"))), "extra": recipe.section("extra"),
-                      "tool": "condoit", "tool_version": "0.1.0"}
-        hash_input = {"host": sorted(f"{r['name']} {r['version']} {r['build']}" for r in built["host"]),
-                      "variant": recipe.section("variant"), "target_platform": settings.target_platform}
-        prefix_entries = [PrefixEntry(p.path, p.placeholder, p.file_mode) for p in result.prefix_files]
-        extra = {**recipe_files(recipe), **test_files(recipe)}
-        info_files = write_info(root, index, result.files, prefix_entries, about_json,
-                                run_exports=run_exports_json(recipe), no_link=result.no_link,
-                                hash_input=hash_input, extra_files=extra)
+def _post_processed_copy(recipe: Recipe, ctx: Context, built: dict[str, Any], root: Path,
+                         log: StageLog) -> Any:
+    """Copy the built files (and always_include_files) to ``root`` and relocate/check them there."""
+    from ..relocate import post_build  # lief is heavy: not on doit's loading path
+    from ..relocate.globs import select as select_paths
+    host_prefix = Path(built["prefix"])
+    remove_tree(root.parent)
+    root.mkdir(parents=True)
+    _copy_files(host_prefix, root, built["files"])
+    host_files = _dependency_files(host_prefix, built["host"])
+    all_host_files = sorted({f for files in host_files.values() for f in files})
+    _copy_files(host_prefix, root, list(select_paths(all_host_files, recipe.build.always_include_files)))
+    run_names = {spec_name(d) for d in package_requirements(recipe, built["host"])[0]}
+    result = post_build(root, built["files"], recipe, ctx.settings, placeholder=str(host_prefix),
+                        dependency_files={n: f for n, f in host_files.items() if n in run_names},
+                        host_prefix_files=all_host_files)
+    for title, lines in (("changes", result.log), ("warnings", result.warnings), ("problems", result.problems)):
+        log.note(f"# {title}\n" + "\n".join(lines))
+    if result.problems:
+        raise log.error(f"{len(result.problems)} problem(s) in the built files:\n  " + "\n  ".join(result.problems),
+                        kept=root.parent)
+    return result
 
-        channel_dir = layout.channel_subdir(subdir)
-        channel_dir.mkdir(parents=True, exist_ok=True)
-        archive = channel_dir / f"{index.stem}{settings.package_format}"
-        fd, tmp = tempfile.mkstemp(dir=channel_dir, prefix=".", suffix=f".part{settings.package_format}")
-        os.close(fd)
-        try:
-            create_archive(root, result.files, info_files, Path(tmp), stem=index.stem,
-                           fmt=settings.package_format, mtime=int(built["built_at"]) // 1000,
-                           compression_level=settings.compression_level)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, archive)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        _remove_stale(channel_dir, recipe.name, archive.name)
-        content = signature({"index": {k: v for k, v in index.to_json().items() if k != "timestamp"},
-                             "files": new_files_digest(root, result.files),
-                             "run_exports": run_exports_json(recipe)})
-        return {"archive": archive.name, "subdir": subdir, "sha256": sha256_file(archive), "content": content}
+
+def _index_meta(recipe: Recipe, ctx: Context, built: dict[str, Any], extra_depends: tuple[str, ...]) -> IndexMeta:
+    depends, constrains = package_requirements(recipe, built["host"], extra_depends)
+    about = recipe.about
+    return IndexMeta(
+        name=recipe.name, version=built["overrides"].get("version", recipe.version),
+        build=built["build_string"],
+        build_number=int(built["overrides"].get("build_number", recipe.build.number)),
+        subdir=package_subdir(recipe, ctx), depends=tuple(depends), constrains=tuple(constrains),
+        license=str(about.get("license", "") or ""), license_family=str(about.get("license_family", "") or ""),
+        timestamp=int(built["built_at"]), noarch=recipe.build.noarch,
+        features=" ".join(recipe.build.features), track_features=" ".join(recipe.build.track_features),
+    )
+
+
+def _write_info(recipe: Recipe, ctx: Context, built: dict[str, Any], root: Path, index: IndexMeta,
+                result: Any) -> list[str]:
+    about_json = {**recipe.section("about"), "extra": recipe.section("extra"),
+                  "tool": "condoit", "tool_version": "0.1.0"}
+    hash_input = {"host": sorted(f"{r['name']} {r['version']} {r['build']}" for r in built["host"]),
+                  "variant": recipe.section("variant"), "target_platform": ctx.settings.target_platform}
+    prefix_entries = [PrefixEntry(p.path, p.placeholder, p.file_mode) for p in result.prefix_files]
+    return write_info(root, index, result.files, prefix_entries, about_json,
+                      run_exports=run_exports_json(recipe), no_link=result.no_link,
+                      hash_input=hash_input, extra_files={**recipe_files(recipe), **test_files(recipe)})
+
+
+def _publish(ctx: Context, root: Path, index: IndexMeta, files: tuple[str, ...], info_files: list[str],
+             built_at_ms: int) -> Path:
+    """Write the archive beside its final name, then rename it in: never a half-written package."""
+    settings = ctx.settings
+    channel_dir = ctx.layout.channel_subdir(index.subdir)
+    channel_dir.mkdir(parents=True, exist_ok=True)
+    archive = channel_dir / f"{index.stem}{settings.package_format}"
+    fd, tmp = tempfile.mkstemp(dir=channel_dir, prefix=".", suffix=f".part{settings.package_format}")
+    os.close(fd)
+    try:
+        create_archive(root, files, info_files, Path(tmp), stem=index.stem, fmt=settings.package_format,
+                       mtime=int(built_at_ms) // 1000, compression_level=settings.compression_level)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, archive)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    _remove_stale(channel_dir, index.name, archive.name)
+    return archive
 
 
 def _dependency_files(host_prefix: Path, host_records: list[dict[str, Any]]) -> dict[str, list[str]]:

@@ -12,9 +12,10 @@ from typing import Any
 
 from ..buildenv import SYSTEM_PATH
 from ..envs import create_env
-from ..errors import StageError, log_tail
+from ..errors import CondoitError
 from ..fsutil import remove_tree, sha256_file, write_text_atomic
 from ..model import Recipe
+from ..stagelog import StageLog, stage_log
 from ..stamps import stamp_outputs
 from .base import Context, Stage
 
@@ -55,6 +56,10 @@ class TestStage(Stage):
         remove_tree(ctx.layout.test_dir(recipe.name))
 
     def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
+        with stage_log(ctx.layout, recipe.name, self.name) as log:
+            return self._test(recipe, ctx, log)
+
+    def _test(self, recipe: Recipe, ctx: Context, log: StageLog) -> dict[str, Any]:
         layout, settings = ctx.layout, ctx.settings
         package = stamp_outputs(layout.stamp(recipe.name, "package")) or {}
         stem = package["archive"].removesuffix(".conda").removesuffix(".tar.bz2")
@@ -63,25 +68,14 @@ class TestStage(Stage):
         remove_tree(work)
         prefix, tmp = work / "prefix", work / "work"
         tmp.mkdir(parents=True)
-        log = layout.log(recipe.name, "test")
-        log.parent.mkdir(parents=True, exist_ok=True)
         specs = [f"{recipe.name} =={version} {build}"] + list(recipe.test.requires)
+        log.note(f"# installing {', '.join(specs)} into {prefix}")
         try:
             create_env(specs, prefix, settings, what=f"test prefix of {recipe.name}")
-        except Exception as exc:
-            write_text_atomic(log, str(exc) + "\n")
-            raise StageError(recipe.name, "test", f"the package does not install: {exc}", log=log, kept=work)
-        for pattern in recipe.test.files:
-            for match in recipe.recipe_dir.glob(pattern):
-                dest = tmp / match.relative_to(recipe.recipe_dir)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                (shutil.copytree if match.is_dir() else shutil.copy2)(match, dest)
-        src_tree = layout.work(recipe.name, "patch")
-        for pattern in recipe.test.source_files:
-            for match in src_tree.glob(pattern):
-                dest = tmp / match.relative_to(src_tree)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                (shutil.copytree if match.is_dir() else shutil.copy2)(match, dest)
+        except CondoitError as exc:
+            raise log.error(f"the package does not install: {exc}", kept=work) from None
+        _copy_matches(recipe.recipe_dir, recipe.test.files, tmp)
+        _copy_matches(layout.work(recipe.name, "patch"), recipe.test.source_files, tmp)
         for script in recipe.test.scripts:
             shutil.copy2(script, tmp / Path(script).name)
         script = work / "run_test.sh"
@@ -92,11 +86,22 @@ class TestStage(Stage):
                "CONDA_PREFIX": str(prefix), "target_platform": settings.target_platform}
         if settings.cross:
             env["QEMU_LD_PREFIX"] = f"/usr/{settings.target_triplet}"
-        with open(log, "wb") as fh:
-            proc = subprocess.run(["bash", str(script)], cwd=tmp, env=env, stdout=fh,
-                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.note(f"# running {script}")
+        proc = subprocess.run(["bash", str(script)], cwd=tmp, env=env, stdout=log.stream,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
-            raise StageError(recipe.name, "test", f"tests failed (exit status {proc.returncode})",
-                             log=log, kept=work, tail=log_tail(log))
+            raise log.error(f"tests failed (exit status {proc.returncode})", kept=work, show_tail=True)
         remove_tree(prefix)
         return {"package": package.get("sha256")}
+
+
+def _copy_matches(root: Path, patterns: tuple[str, ...], dest_root: Path) -> None:
+    """Copy what each glob matches under ``root`` to the same place under ``dest_root``."""
+    for pattern in patterns:
+        for match in root.glob(pattern):
+            dest = dest_root / match.relative_to(root)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if match.is_dir():
+                shutil.copytree(match, dest, symlinks=True, dirs_exist_ok=True)
+            else:
+                shutil.copy2(match, dest)
