@@ -164,7 +164,7 @@ def seed_archive(spec: Spec, seed: Path) -> Path:
     from tasks.paths import Layout
     target = seed / spec.archive
     if not target.exists():
-        blob = Layout(DOWNLOADS).download(spec.sha256)
+        blob = Layout(DOWNLOADS, TARGET).download(spec.sha256)
         if not blob.exists():
             doit(ROOT / "recipes", DOWNLOADS, f"download:{spec.name}")
         seed.mkdir(parents=True, exist_ok=True)
@@ -175,7 +175,7 @@ def seed_archive(spec: Spec, seed: Path) -> Path:
 def peer_exports(cache: Path, name: str) -> str:
     """condoit's toolchain and flags as bash exports, its paths replaced by the peer's variables."""
     from tasks.paths import Layout
-    script = Layout(cache).work(name, "compile") / "conda_build.sh"
+    script = Layout(cache, TARGET).work(name, "compile") / "conda_build.sh"
     env = {k: shlex.split(v)[0] if v else "" for k, v in re.findall(r"^export (\w+)=(.*)$", script.read_text(), re.M)}
     marks = {env[k]: k for k in ("PREFIX", "BUILD_PREFIX", "SRC_DIR")}
     pattern = re.compile("|".join(re.escape(v) for v in sorted(marks, key=len, reverse=True)))
@@ -348,14 +348,17 @@ def machine_facts() -> list[str]:
     from importlib.metadata import version
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    dirty = run(["git", "status", "--short", "--", "tasks", "dodo.py"])[1].splitlines()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--short", "--", "tasks", "dodo.py"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.splitlines()
+    tree = (head.stdout.strip() + (f" + {len(dirty)} uncommitted files in tasks/" if dirty else "")
+            if head.returncode == 0 else "not a git checkout")
     return [f"machine     {os.cpu_count()} cores, {cpu}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
             f"python      {platform.python_version()}; doit {version('doit')}; py-rattler-build "
             f"{version('py-rattler-build')}; py-rattler {version('py-rattler')}",
             f"compiler    {first_line(['aarch64-linux-gnu-gcc', '--version'])}",
             f"emulator    {first_line(['qemu-aarch64', '--version'])}",
-            f"condoit     {run(['git', 'rev-parse', '--short', 'HEAD'])[1].strip()}"
-            + (f" + {len(dirty)} uncommitted files in tasks/" if dirty else "")]
+            f"condoit     {ROOT}: {tree}"]
 
 
 def cell(samples: list[Sample] | None, k: int) -> str:

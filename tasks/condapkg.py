@@ -96,9 +96,6 @@ def paths_json(root: Path, files: Sequence[str], prefix_entries: Sequence[Prefix
     entries = []
     for rel in sorted(files):
         full = root / rel
-        if rel.endswith("/"):
-            entries.append({"_path": rel.rstrip("/"), "path_type": "directory"})
-            continue
         entry: dict[str, Any] = {"_path": rel}
         if full.is_symlink():
             entry["path_type"] = "softlink"
@@ -139,7 +136,7 @@ def write_info(root: Path, index: IndexMeta, files: Sequence[str], prefix_entrie
     no_link = sorted(no_link)
     contents: dict[str, bytes] = {
         "index.json": _dump(index.to_json()),
-        "files": "".join(f"{f.rstrip('/')}\n" for f in sorted(files)).encode(),
+        "files": "".join(f"{f}\n" for f in sorted(files)).encode(),
         "paths.json": _dump(paths_json(root, files, prefix_entries, no_link)),
         "about.json": _dump(dict(about)),
     }
@@ -175,8 +172,8 @@ def _tar_bytes(root: Path, members: Sequence[str], mtime: int) -> bytes:
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for rel in sorted(members):
             tar.inodes = {}  # hard-linked files are stored as files, as conda expects
-            full = root / rel.rstrip("/")
-            info = tar.gettarinfo(str(full), arcname=rel.rstrip("/"))
+            full = root / rel
+            info = tar.gettarinfo(str(full), arcname=rel)
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             info.mtime = mtime

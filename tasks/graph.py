@@ -23,22 +23,24 @@ def providers(recipes: Iterable[Recipe]) -> dict[str, str]:
     return out
 
 
+def direct_deps(recipe: Recipe, provider: Mapping[str, str],
+                sections: tuple[str, ...] = SECTIONS) -> tuple[str, ...]:
+    """Recipes (by name) whose packages ``recipe`` or its outputs require in ``sections``."""
+    deps: set[str] = set()
+    for reqs in [recipe.requirements] + [o.requirements for o in recipe.outputs]:
+        for section in sections:
+            for spec in getattr(reqs, section):
+                dep = provider.get(spec_name(spec))
+                if dep is not None and dep != recipe.name:
+                    deps.add(dep)
+    return tuple(sorted(deps))
+
+
 def dependencies(recipes: Iterable[Recipe]) -> dict[str, tuple[str, ...]]:
     """recipe name -> recipes of the stack it needs built first (sorted)."""
     recipes = list(recipes)
     provider = providers(recipes)
-    graph: dict[str, tuple[str, ...]] = {}
-    for recipe in recipes:
-        deps: set[str] = set()
-        parts = [recipe.requirements] + [o.requirements for o in recipe.outputs]
-        for reqs in parts:
-            for section in SECTIONS:
-                for spec in getattr(reqs, section):
-                    dep = provider.get(spec_name(spec))
-                    if dep is not None and dep != recipe.name:
-                        deps.add(dep)
-        graph[recipe.name] = tuple(sorted(deps))
-    return graph
+    return {recipe.name: direct_deps(recipe, provider) for recipe in recipes}
 
 
 def build_order(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], list[list[str]]]:

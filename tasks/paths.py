@@ -8,6 +8,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       downloads/<sha256>      content-addressed source archives (+ <sha256>.json origin)
       downloads/{md5,sha1,url}/<key>  index: file holding the sha256 of that content
       vcs/<kind>/<key>/       cached clones of git/hg/svn sources
+      render/                 compiled meta.yaml templates, by content hash
       rendered/<name>.yaml    ``doit render:<name>`` output
       work/<name>/<stage>/    a source stage's tree (extract, patch): shared by all targets
       work/<name>/<target>/<stage>/   a build stage's work (compile's copy, package root)
@@ -92,6 +93,11 @@ class Layout:
         return self.tmp / "scratch" / f"{name}.{stage}"
 
     # -- per recipe ----------------------------------------------------------
+    @property
+    def template_cache(self) -> Path:
+        """Compiled meta.yaml templates, by content hash (fast `doit list`)."""
+        return self.cache / "render"
+
     def rendered(self, name: str) -> Path:
         return self.cache / "rendered" / f"{name}.yaml"
 

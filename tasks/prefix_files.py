@@ -13,7 +13,11 @@ IGNORED_TOP = ("conda-meta",)
 
 
 def list_prefix(prefix: Path) -> list[str]:
-    """Relative paths of files and symlinks (and empty directories) under prefix."""
+    """Relative paths of files and symlinks under prefix.
+
+    Empty directories are left out, as conda-build does: conda clients cannot link them
+    (recipes that need one put a `.keep` file in it).
+    """
     out: list[str] = []
     prefix = Path(prefix)
     for root, dirs, files in os.walk(prefix):
@@ -27,8 +31,6 @@ def list_prefix(prefix: Path) -> list[str]:
                 dirs.remove(d)
         for name in files:
             out.append(os.path.normpath(os.path.join(rel_root, name)))
-        if not dirs and not files and rel_root != ".":
-            out.append(rel_root + "/")
     return sorted(out)
 
 
@@ -37,9 +39,7 @@ def new_files_digest(prefix: Path, files: Iterable[str]) -> str:
     h = hashlib.sha256()
     for rel in sorted(files):
         full = Path(prefix) / rel
-        if rel.endswith("/"):
-            h.update(f"D {rel}\n".encode())
-        elif full.is_symlink():
+        if full.is_symlink():
             h.update(f"L {rel} {os.readlink(full)}\n".encode())
         else:
             mode = full.stat().st_mode & 0o777

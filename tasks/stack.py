@@ -1,11 +1,17 @@
-"""A stack: every rendered recipe under the recipes root, and who provides which package."""
+"""A stack: every rendered recipe under the recipes root, and who provides which package.
+
+doit asks for dependencies and closures of every recipe while it loads tasks, so the
+answers come from indexes built once per stack (and pickled with it), not from scans.
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import RecipeProblem
-from .model import Recipe, spec_name
+from .graph import SECTIONS, direct_deps, providers
+from .model import Recipe
 
 
 @dataclass(frozen=True)
@@ -24,45 +30,47 @@ class Stack:
     problems: tuple[RecipeProblem, ...] = ()     # every error of every broken recipe
     order: tuple[str, ...] = ()                  # recipe names, dependencies first
 
-    def by_name(self) -> dict[str, Recipe]:
+    @cached_property
+    def _by_name(self) -> dict[str, Recipe]:
         return {r.name: r for r in self.recipes}
 
+    @cached_property
+    def _provider(self) -> dict[str, str]:
+        return providers(self.recipes)
+
+    @cached_property
+    def _deps(self) -> dict[str, tuple[str, ...]]:
+        return {r.name: direct_deps(r, self._provider) for r in self.recipes}
+
+    @cached_property
+    def _closures(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def by_name(self) -> dict[str, Recipe]:
+        return dict(self._by_name)
+
     def recipe(self, name: str) -> Recipe:
-        for r in self.recipes:
-            if r.name == name:
-                return r
-        raise KeyError(name)
+        return self._by_name[name]
 
     def provider(self, package: str) -> str | None:
         """Name of the recipe that builds ``package`` (itself or one of its outputs)."""
-        for r in self.recipes:
-            if package in r.provides:
-                return r.name
-        return None
+        return self._provider.get(package)
 
-    def recipe_deps(self, name: str, sections: tuple[str, ...] = ("build", "host")) -> tuple[str, ...]:
+    def recipe_deps(self, name: str, sections: tuple[str, ...] = SECTIONS) -> tuple[str, ...]:
         """Recipes of this stack that ``name`` needs built first (direct only, sorted)."""
-        recipe = self.recipe(name)
-        specs: list[str] = []
-        for section in sections:
-            specs += getattr(recipe.requirements, section)
-            for out in recipe.outputs:
-                specs += getattr(out.requirements, section)
-        deps = {self.provider(spec_name(s)) for s in specs}
-        deps.discard(None)
-        deps.discard(name)
-        return tuple(sorted(deps))  # type: ignore[arg-type]
+        if tuple(sections) == SECTIONS:
+            return self._deps[name]
+        return direct_deps(self.recipe(name), self._provider, tuple(sections))
 
     def closure(self, name: str) -> tuple[str, ...]:
-        """``name`` and all recipes it needs, transitively, dependencies first."""
-        seen: list[str] = []
-
-        def visit(n: str, trail: tuple[str, ...]) -> None:
-            if n in seen or n in trail:
-                return
-            for d in self.recipe_deps(n):
-                visit(d, trail + (n,))
-            seen.append(n)
-
-        visit(name, ())
-        return tuple(seen)
+        """``name`` and every recipe it needs, transitively, dependencies first."""
+        done = self._closures.get(name)
+        if done is not None:
+            return done
+        seen: dict[str, None] = {}
+        for dep in self._deps[name]:
+            for n in self.closure(dep):
+                seen.setdefault(n, None)
+        seen.setdefault(name, None)
+        self._closures[name] = result = tuple(seen)
+        return result

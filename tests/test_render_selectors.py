@@ -8,8 +8,9 @@ NAMES = ["linux", "linux32", "linux64", "armv6", "armv6l", "armv7l", "aarch64", 
          "s390x", "x86", "x86_64", "osx", "unix", "win", "win32", "win64", "py3k", "py2k", "py26",
          "py27", "py33", "py36", "py311", "py312", "nomkl", "arm"]
 TRUE_FOR = {
-    "linux-aarch64": {"linux", "aarch64", "unix", "py3k", "py311", "arm"},
+    "linux-aarch64": {"linux", "aarch64", "unix", "py3k", "py311"},
     "linux-64": {"linux", "linux64", "x86", "x86_64", "unix", "py3k", "py311"},
+    "linux-ppc64le": {"linux", "ppc64le", "unix", "py3k", "py311"},
 }
 
 
@@ -37,6 +38,11 @@ def test_selector_expressions(tmp_path, monkeypatch, expr, expected):
     monkeypatch.setenv("CONDOIT_TEST_SEL", "yes")
     recipe = render(tmp_path, _meta(["always", f"maybe  # [{expr}]"]))
     assert ("maybe" in recipe.requirements.run) is expected
+
+
+def test_nomkl_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FEATURE_NOMKL", "1")
+    assert render(tmp_path, _meta(["a  # [nomkl]", "b  # [not nomkl]"])).requirements.run == ("a",)
 
 
 def test_python_and_numpy_from_settings_and_env(tmp_path, monkeypatch):

@@ -126,3 +126,20 @@ def test_doit_list_and_render_on_a_generated_stack(tmp_path):
     assert str(target) in rendered.stdout
     text = target.read_text()
     assert "version: 1.3.1" in text and "- zlib >=1.3.1,<1.4.0a0" in text and "- gcc_linux-aarch64" in text
+
+
+def test_stack_closure_and_deps_follow_requirements(tmp_path):
+    root = tmp_path / "recipes"
+    for i in range(12):
+        deps = tuple(f"p{j}" for j in (i - 1, i // 2, i // 3) if 0 <= j < i)
+        recipe_dir(root, f"p{i}", _pkg(f"p{i}", host=deps, run=("p0",)))
+    fast = stack(root)
+    assert fast.recipe_deps("p6") == ("p2", "p3", "p5")
+    assert fast.recipe_deps("p6", ("run",)) == ("p0",)
+    closure = fast.closure("p11")
+    assert closure[-1] == "p11" and set(closure) == {f"p{i}" for i in range(12)}
+    for name in closure:  # dependencies first
+        assert all(closure.index(d) < closure.index(name) for d in fast.recipe_deps(name))
+    assert fast.provider("p3") == "p3" and fast.provider("nothing") is None
+    import pickle
+    assert pickle.loads(pickle.dumps(fast)).closure("p11") == closure

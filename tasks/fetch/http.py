@@ -13,9 +13,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-import urllib3
-
 from ..stagelog import StageLog
 from .base import FetchError
 
@@ -52,6 +49,8 @@ def download_http(url: str, dest: Path, log: StageLog) -> None:
 
 
 def _attempt(url: str, dest: Path, log: StageLog) -> None:
+    import requests  # imported on first download: doit's task loading must stay fast
+    import urllib3
     headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
     try:
         with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
@@ -80,12 +79,14 @@ def _attempt(url: str, dest: Path, log: StageLog) -> None:
 
 
 def _is_permanent(exc: Exception) -> bool:
+    import requests
     text = str(exc)
     return isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                             requests.exceptions.InvalidSchema)) or "resolve" in text
 
 
 def _describe(exc: Exception) -> str:
+    import requests
     text = str(exc)
     if isinstance(exc, requests.exceptions.Timeout):
         return f"timed out ({text})"

@@ -44,13 +44,39 @@ class Versioned:
         return f"*_{self.number}"
 
 
+PIN_TOKEN = "__condoit_pin_{}__"
+
+
+@dataclass(frozen=True)
+class DeferredPin:
+    """A ``pin_subpackage`` call made before the recipe's own versions were known."""
+
+    name: str
+    min_pin: str | None
+    max_pin: str | None
+    exact: bool
+
+    def resolve(self, own: Mapping[str, Versioned]) -> str:
+        known = own.get(self.name)
+        if known is None:
+            return self.name
+        if self.exact:
+            return f"{self.name} {known.version} {known.build_pattern()}"
+        return f"{self.name} {apply_pin_expressions(known.version, self.min_pin, self.max_pin)}".rstrip()
+
+
 @dataclass
 class PinState:
-    """What pins asked for during one render (to decide whether to render again)."""
+    """What pins asked for during one render.
 
-    own: Mapping[str, Versioned] = field(default_factory=dict)      # recipe + its outputs
+    ``pin_subpackage`` needs the versions of the recipe's own outputs, which the render
+    itself produces: it returns a token (a valid package name) recorded in ``deferred``,
+    and the caller replaces the tokens once the recipe is read. ``pin_compatible`` on a
+    package of the stack whose version is not known yet is noted for a second render.
+    """
+
     stack: Mapping[str, str] = field(default_factory=dict)          # package -> version
-    unresolved_own: set[str] = field(default_factory=set)
+    deferred: dict[str, DeferredPin] = field(default_factory=dict)  # token -> pin
     unresolved_compatible: set[str] = field(default_factory=set)
 
 
@@ -64,29 +90,25 @@ def make_functions(target_platform: str, variant: TrackingDict, recipe_dir: Path
     """The jinja2 globals conda-build defines, bound to this render."""
     os_name, _, arch = target_platform.partition("-")
 
-    def compiler(language: str) -> str:
-        key = f"{language}_compiler"
-        default = DEFAULT_COMPILERS.get(os_name, {}).get(language, language)
-        variant.mark(key, f"{key}_version")
+    def from_variant(key: str, default: str) -> str:
+        """``<name>_<target> [<version>]`` from the variant's ``key`` and ``key_version``."""
         name = str(_first(variant.get(key, default)))
         version = variant.get(f"{key}_version")
         return _with_version(name, str(variant.get("target_platform", target_platform)),
                              str(_first(version)) if version is not None else None)
 
+    def compiler(language: str) -> str:
+        default = DEFAULT_COMPILERS.get(os_name, {}).get(language, language)
+        return from_variant(f"{language}_compiler", default)
+
     def stdlib(language: str) -> str:
-        key = f"{language}_stdlib"
-        variant.mark(key, f"{key}_version")
-        name = str(_first(variant.get(key, DEFAULT_STDLIBS.get(os_name, "sysroot"))))
-        version = variant.get(f"{key}_version")
-        return _with_version(name, str(variant.get("target_platform", target_platform)),
-                             str(_first(version)) if version is not None else None)
+        return from_variant(f"{language}_stdlib", DEFAULT_STDLIBS.get(os_name, "sysroot"))
 
     def cdt(package_name: str) -> str:
         if arch in CDT_COS7_ARCHES:
             cdt_name, cdt_arch = "cos7", arch
         else:
             cdt_name, cdt_arch = "cos6", "x86_64" if arch == "64" else "i686"
-        variant.mark("cdt_name", "cdt_arch")
         cdt_name = str(variant.get("cdt_name", cdt_name))
         cdt_arch = str(variant.get("cdt_arch", cdt_arch))
         name, _, rest = package_name.partition(" ")
@@ -94,14 +116,9 @@ def make_functions(target_platform: str, variant: TrackingDict, recipe_dir: Path
 
     def pin_subpackage(subpackage_name: str, min_pin: str | None = "x.x.x.x.x.x",
                        max_pin: str | None = "x", exact: bool = False, **_: Any) -> str:
-        known = pins.own.get(subpackage_name)
-        if known is None:
-            pins.unresolved_own.add(subpackage_name)
-            return subpackage_name
-        if exact:
-            return f"{subpackage_name} {known.version} {known.build_pattern()}"
-        constraint = apply_pin_expressions(known.version, min_pin, max_pin)
-        return f"{subpackage_name} {constraint}".rstrip()
+        token = PIN_TOKEN.format(len(pins.deferred))
+        pins.deferred[token] = DeferredPin(str(subpackage_name), min_pin, max_pin, bool(exact))
+        return token
 
     def pin_compatible(package_name: str, lower_bound: str | None = None, upper_bound: str | None = None,
                        min_pin: str | None = "x.x.x.x.x.x", max_pin: str | None = "x",
@@ -120,9 +137,12 @@ def make_functions(target_platform: str, variant: TrackingDict, recipe_dir: Path
         return f"{package_name} {apply_pin_expressions(version, min_pin, max_pin)}".rstrip()
 
     def load_file_regex(load_file: str, regex_pattern: str, from_recipe_dir: bool = False, **_: Any):
-        """A match in a file of the recipe dir (source files are not there yet: None)."""
+        """A match in a file of the recipe dir; files of the source tree (the default) are
+        not there at render time, so those give None, as in conda-build's first pass."""
         path = Path(load_file)
         if not path.is_absolute():
+            if not from_recipe_dir:
+                return None
             path = recipe_dir / path
         try:
             return re.search(regex_pattern, path.read_text(errors="replace"))

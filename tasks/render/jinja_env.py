@@ -8,7 +8,6 @@ the markers give each rendered line the original line it starts on, and are remo
 """
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any, Iterable, Mapping
 import jinja2
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
+
+from .suggest import close_match
 
 # Bump when the extension changes the compiled code (it keys the template cache).
 EXTENSION_VERSION = 1
@@ -111,8 +112,8 @@ def render(source: str, context: Mapping[str, Any], source_lines: list[str],
         name = _undefined_name(str(exc.message))
         col = _col_of(source_lines, line, name) if name else 1
         known = [k for k in context if not k.startswith("_")] + _SET_RE.findall(source)
-        close = difflib.get_close_matches(name or "", known, n=1)
-        hint = (f"did you mean '{close[0]}'?" if close else
+        close = close_match(name or "", known)
+        hint = (f"did you mean '{close}'?" if close else
                 "define it with {% set name = ... %} or in conda_build_config.yaml")
         raise JinjaProblem(line, col, f"undefined jinja2 variable: {exc.message}", hint) from None
     except JinjaProblem:
@@ -141,11 +142,16 @@ def _strip_marks(out: str) -> Rendered:
     origin: list[int] = []
     prev = 0
     for i, text in enumerate(lines):
-        if _MARK_OPEN in text:
+        if text.startswith(_MARK_OPEN):             # the usual case: one mark, at the start
+            end = text.find(_MARK_CLOSE)
+            prev = int(text[1:end])
+            text = text[end + 1:]
+            lines[i] = _MARK_RE.sub("", text) if _MARK_OPEN in text else text
+        elif _MARK_OPEN in text:                    # a mark inside (e.g. from a {% set %} block)
             m = _MARK_RE.search(text)
             prev = int(m.group(1)) if m else prev + 1
             lines[i] = _MARK_RE.sub("", text)
-        else:
+        else:                                       # a line break that came from a value
             prev += 1
         origin.append(prev)
     return Rendered("\n".join(lines), tuple(origin))
@@ -184,3 +190,4 @@ def _col_of_tag(source_lines: list[str], line: int) -> int:
                 return text.index(token) + 1
         return len(text) - len(text.lstrip()) + 1
     return 1
+

@@ -26,6 +26,8 @@ class SpecError(ValueError):
 def normalize(spec: str) -> str:
     """Checked, normalised match spec; raise SpecError with a hint when it is not one."""
     text = str(spec).strip()
+    if _NAME_RE.match(text):                # the common case: a bare package name
+        return text
     if not text:
         raise SpecError("empty requirement", "remove the empty '-' entry or give a package name")
     if "[" in text:

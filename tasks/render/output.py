@@ -98,8 +98,16 @@ def rendered_data(recipe: Recipe) -> dict[str, Any]:
 
 def render_yaml(recipe: Recipe) -> str:
     import yaml
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(rendered_data(recipe), Dumper=dumper, sort_keys=False, default_flow_style=False,
+
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        """Multi-line strings (descriptions, scripts) as readable ``|`` blocks."""
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = "|" if "\n" in value.strip("\n") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return yaml.dump(rendered_data(recipe), Dumper=Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=100)
 
 

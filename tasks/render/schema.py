@@ -7,7 +7,7 @@ conda-build's FIELDS; keys conda-build knows but our model does not use are kept
 """
 from __future__ import annotations
 
-import difflib
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from ..errors import RecipeProblem
 from ..model import Build, Frozen, Output, Requirements, RunExports, Source, TestSpec
 from .matchspec import SpecError, normalize
+from .suggest import close_match
 from .yaml_positions import Pos, YList, YMap
 
 SECTIONS = ("package", "source", "build", "requirements", "test", "about", "extra", "outputs", "app")
@@ -75,8 +76,8 @@ class Checker:
         allowed = tuple(allowed)
         for key in m:
             if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
+                close = close_match(str(key), allowed)
+                hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(allowed)}"
                 label = f"{where}/{key}" if where else str(key)
                 what = "section" if not where else "key"
                 self.problem(m.key_pos[key], f"unknown {what} '{label}'", hint)
@@ -273,10 +274,10 @@ def read_source(c: Checker, s: YMap, recipe_dir: Path) -> Source:
     git_rev = c.string(s, "git_rev", w) or c.string(s, "git_branch", w)
     path = c.string(s, "path", w)
     if path is not None:
-        path = str((recipe_dir / path).resolve())
+        path = os.path.normpath(recipe_dir / path)
     patches: list[str] = []
     for name, pos in c.entries(s, "patches", w):
-        patch = (recipe_dir / name).resolve()
+        patch = Path(os.path.normpath(recipe_dir / name))
         if not patch.is_file():
             c.problem(pos, f"patch file not found: {name}",
                       f"expected it at {patch} (patches are relative to the recipe directory)")
@@ -361,8 +362,9 @@ def read_requirements(c: Checker, r: YMap | None, where: str = "requirements") -
 
 
 def read_test(c: Checker, t: YMap | None, recipe_dir: Path, where: str = "test",
-              find_scripts: bool = True) -> TestSpec:
-    scripts = [str(recipe_dir / n) for n in TEST_SCRIPTS if find_scripts and (recipe_dir / n).is_file()]
+              present: frozenset[str] = frozenset()) -> TestSpec:
+    """The test section; ``present`` are the recipe dir's file names (run_test.* found there)."""
+    scripts = [str(recipe_dir / n) for n in TEST_SCRIPTS if n in present]
     if t is None:
         return TestSpec(scripts=tuple(scripts))
     c.known_keys(t, TEST_KEYS, where)
@@ -462,7 +464,7 @@ def read_output(c: Checker, o: YMap, top: YMap, name: str | None, version: str |
         c.problem(o.value_pos("type"), f"{where}/type must be 'conda' or 'wheel', got '{out_type}'")
     return Output(
         name=out_name, version=out_version, build=build, requirements=requirements,
-        test=read_test(c, c.mapping(o, "test", where), recipe_dir, f"{where}/test", find_scripts=False),
+        test=read_test(c, c.mapping(o, "test", where), recipe_dir, f"{where}/test"),
         about=about, script=c.string(o, "script", where), files=files, type=out_type,
         script_interpreter=c.string(o, "script_interpreter", where),
     )
@@ -471,3 +473,4 @@ def read_output(c: Checker, o: YMap, top: YMap, name: str | None, version: str |
 def _replace(build: Build, **changes: Any) -> Build:
     import dataclasses
     return dataclasses.replace(build, **changes)
+

@@ -9,11 +9,11 @@ names (variant keys a pinning file would define) are False, as in conda-build.
 from __future__ import annotations
 
 import ast
-import difflib
 import os
 import re
 from typing import Any, Callable, Mapping
 
+from .suggest import close_match
 from .tracking import TrackingDict
 
 # ``<line> # [<expr>]`` with an optional comment after; the expression has no brackets.
@@ -44,7 +44,7 @@ def namespace(target_platform: str, build_platform: str, python: str, numpy: str
         linux=plat.startswith("linux-"),
         linux32=plat == "linux-32",
         linux64=plat == "linux-64",
-        arm=plat.startswith("linux-arm") or arch in ("aarch64", "arm64", "armv6l", "armv7l"),
+        arm=plat.startswith("linux-arm"),         # 32-bit ARM only, as conda-build
         armv6=arch == "armv6l",
         unix=plat.startswith(("linux-", "osx-", "emscripten-")),
         win32=plat == "win-32",
@@ -53,7 +53,7 @@ def namespace(target_platform: str, build_platform: str, python: str, numpy: str
         x86_64=arch == "64",
         os=os,
         environ=os.environ,
-        nomkl=bool(int(os.environ.get("FEATURE_NOMKL", "0") or 0)),
+        nomkl=os.environ.get("FEATURE_NOMKL", "0").strip().lower() in ("1", "true", "yes"),
         py=py,
         py3k=str(py).startswith("3"),
         py2k=str(py).startswith("2"),
@@ -133,11 +133,10 @@ def evaluate(expr: str, ns: TrackingDict) -> bool:
     local = ns
     for name in names:
         if name not in ns and name not in _BUILTINS:
-            close = difflib.get_close_matches(name, [k for k in ns.plain_keys() if isinstance(k, str)],
-                                              n=1, cutoff=0.8)
+            close = close_match(name, ns.plain_keys(), cutoff=0.8)
             if close:
                 raise SelectorProblem(0, 0, f"unknown selector name '{name}' in [{expr}]",
-                                      f"did you mean '{close[0]}'?")
+                                      f"did you mean '{close}'?")
             if local is ns:
                 local = ns.child()
             local[name] = False
@@ -149,3 +148,4 @@ def evaluate(expr: str, ns: TrackingDict) -> bool:
 
 _BUILTINS: dict[str, Any] = {"True": True, "False": False, "None": None, "int": int, "str": str,
                              "float": float, "len": len, "bool": bool, "tuple": tuple, "list": list}
+

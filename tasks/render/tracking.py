@@ -31,10 +31,6 @@ class TrackingDict(dict):
             return self[key]
         return default
 
-    def mark(self, *keys: str) -> None:
-        """Record keys read indirectly (e.g. ``c_compiler`` through ``compiler('c')``)."""
-        self.used.update(k for k in keys if k in self.tracked and k in self)
-
     def plain_keys(self) -> list[str]:
         return list(dict.keys(self))
 

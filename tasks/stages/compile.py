@@ -17,7 +17,7 @@ from typing import Any
 from ..buildenv import build_environment, reentry_script
 from ..envs import create_env, package_run_exports
 from ..fsutil import remove_tree, sha256_file, write_json_atomic, write_text_atomic
-from ..model import Recipe
+from ..model import PKG_HASH_MARKER, Recipe
 from ..prefix_files import list_prefix, new_files_digest
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
@@ -127,7 +127,9 @@ class CompileStage(Stage):
         host_pins = sorted(f"{r.name} {r.version} {r.build}" for r in host)
         pkg_hash = "h" + signature({"host": host_pins, "variant": recipe.section("variant"),
                                     "target": settings.target_platform})[:7]
-        build_string = recipe.build.string or f"{pkg_hash}_{recipe.build.number}"
+        # conda-forge writes `string: h{{ PKG_HASH }}_...`: the marker stands for the hash digits
+        build_string = (recipe.build.string or f"{pkg_hash}_{recipe.build.number}").replace(
+            PKG_HASH_MARKER, pkg_hash[1:])
         source_date_epoch = newest_mtime(layout.work(recipe.name, "extract"))
         env = build_environment(recipe, settings, src_dir=src, prefix=prefix, build_prefix=build_prefix,
                                 pkg_hash=pkg_hash, build_string=build_string,

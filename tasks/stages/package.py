@@ -33,11 +33,9 @@ def compile_result(recipe: Recipe, ctx: Context) -> dict[str, Any]:
 
 def _copy_files(src_root: Path, dst_root: Path, files: list[str]) -> None:
     for rel in files:
-        src, dst = src_root / rel.rstrip("/"), dst_root / rel.rstrip("/")
+        src, dst = src_root / rel, dst_root / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if rel.endswith("/"):
-            dst.mkdir(parents=True, exist_ok=True)
-        elif src.is_symlink():
+        if src.is_symlink():
             os.symlink(os.readlink(src), dst)
         else:
             shutil.copy2(src, dst)
