@@ -68,7 +68,7 @@ def newest_mtime(tree: Path, floor: int = 315532800) -> int:
 class CompileStage(Stage):
     name = "compile"
     doc = "run build.sh into the padded host prefix"
-    version = 1
+    version = 2
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         deps = [("patch", recipe.name)]

@@ -75,7 +75,7 @@ def recipe_files(recipe: Recipe) -> dict[str, bytes]:
 class PackageStage(Stage):
     name = "package"
     doc = "make the conda package from the files the build installed"
-    version = 1
+    version = 2
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         return [("compile", recipe.name)]
