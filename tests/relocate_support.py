@@ -1,13 +1,10 @@
 """Real tools for the relocate tests: cross compiler, qemu, a minimal package writer, py-rattler.
 
-The package writer is deliberately minimal (info/index.json, paths.json, has_prefix, files)
-and uses conda_package_handling; the package stage has its own writer (tasks/condapkg.py).
+Packages are written with the package stage's writer (tasks/condapkg.py).
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -16,6 +13,7 @@ from typing import Iterable, Sequence
 
 import pytest
 
+from tasks.condapkg import IndexMeta, PrefixEntry, create_archive, write_info
 from tasks.model import Build, Recipe, Requirements
 from tasks.paths import Layout
 from tasks.relocate import PostBuildResult
@@ -85,13 +83,9 @@ def new_files(prefix: Path) -> list[str]:
     return sorted(out)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def make_package(prefix: Path, result: PostBuildResult, out_dir: Path, *, name: str = "demo",
                  version: str = "1.0", subdir: str = "linux-aarch64", depends: Iterable[str] = ()) -> Path:
-    """A .tar.bz2 conda package of ``result.files`` with the prefix entries post_build found."""
+    """A .tar.bz2 conda package of ``result.files``, written by the package stage's writer."""
     stage = out_dir / f".stage-{name}"
     shutil.rmtree(stage, ignore_errors=True)
     for rel in result.files:
@@ -101,41 +95,17 @@ def make_package(prefix: Path, result: PostBuildResult, out_dir: Path, *, name: 
             os.symlink(os.readlink(src), dst)
         else:
             shutil.copy2(src, dst)
-    by_path = {p.path: p for p in result.prefix_files}
-    paths = []
-    for rel in result.files:
-        full = stage / rel
-        entry = {"_path": rel}
-        if full.is_symlink():
-            entry.update(path_type="softlink", sha256=hashlib.sha256(os.readlink(full).encode()).hexdigest(),
-                         size_in_bytes=0)
-        else:
-            entry.update(path_type="hardlink", sha256=_sha256(full), size_in_bytes=full.stat().st_size)
-        if rel in by_path:
-            entry.update(file_mode=by_path[rel].file_mode, prefix_placeholder=by_path[rel].placeholder)
-        if rel in result.no_link:
-            entry["no_link"] = True
-        paths.append(entry)
-    osname, _, arch = subdir.partition("-")
-    index = {"name": name, "version": version, "build": "h0_0", "build_number": 0, "subdir": subdir,
-             "platform": osname, "arch": {"64": "x86_64"}.get(arch, arch), "timestamp": 1700000000000,
-             "depends": sorted(set(depends) | set(result.extra_run_requirements)), "license": "MIT"}
-    info = stage / "info"
-    info.mkdir()
-    (info / "index.json").write_text(json.dumps(index, indent=2, sort_keys=True))
-    (info / "paths.json").write_text(json.dumps({"paths_version": 1, "paths": paths}, indent=2))
-    (info / "files").write_text("".join(f"{f}\n" for f in result.files))
-    if result.prefix_files:
-        (info / "has_prefix").write_text("".join(f"{p.placeholder} {p.file_mode} {p.path}\n"
-                                                 for p in result.prefix_files))
-    members = [*result.files, "info/index.json", "info/paths.json", "info/files"]
-    members += ["info/has_prefix"] if result.prefix_files else []
+    index = IndexMeta(name=name, version=version, build="h0_0", build_number=0, subdir=subdir,
+                      depends=tuple(sorted(set(depends) | set(result.extra_run_requirements))),
+                      license="MIT", timestamp=1700000000000)
+    entries = [PrefixEntry(p.path, p.placeholder, p.file_mode) for p in result.prefix_files]
+    info_files = write_info(stage, index, result.files, entries, {}, no_link=result.no_link)
     out_dir.mkdir(parents=True, exist_ok=True)
-    import conda_package_handling.api as cph
-    fn = f"{name}-{version}-h0_0.tar.bz2"
-    cph.create(str(stage), members, fn, out_folder=str(out_dir))
+    out = out_dir / f"{index.stem}.tar.bz2"
+    create_archive(stage, result.files, info_files, out, stem=index.stem, fmt=".tar.bz2",
+                   mtime=1700000000)
     shutil.rmtree(stage)
-    return out_dir / fn
+    return out
 
 
 def install(channel: Path, specs: Sequence[str], target: Path, pkgs_cache: Path, *,
