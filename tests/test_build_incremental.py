@@ -201,3 +201,24 @@ def test_failing_build_script_names_recipe_stage_and_log(stack_dirs):
     assert (layout.work("broken", "compile") / "conda_build.sh").is_file()
     assert not layout.stamp("broken", "compile").exists()
     assert not list((cache / "channel").rglob("broken-*"))
+
+
+def test_native_build_of_the_same_recipes(stack_dirs):
+    """target=linux-64 on this x86_64 machine: same recipes, native compiler, runs directly."""
+    recipes, cache = stack_dirs
+    lib_src, app_src = write_sources(recipes.parent, 42)
+    write_recipe(recipes, "libfoo", LIBFOO_META.format(src=lib_src, summary="foo library"), build_sh=LIBFOO_BUILD)
+    write_recipe(recipes, "app", APP_META.format(src=app_src, run="", expect="foo says 42"), build_sh=APP_BUILD)
+    run = run_doit(recipes, cache, "build:app", target="linux-64")
+    assert run.returncode == 0, run.output
+    assert stages("app", *ALL_STAGES) <= run.ran
+    (archive,) = (cache / "channel" / "linux-64").glob("app-0.1-*.conda")
+    assert archive.is_file()
+    build_log = Layout(cache, "linux-64").log("app", "compile").read_text()
+    assert "x86_64-linux-gnu-gcc" in build_log
+    # the aarch64 state is separate: building for it afterwards does not disturb linux-64's
+    cross = run_doit(recipes, cache, "build:app")
+    assert cross.returncode == 0, cross.output
+    assert "compile:app" in cross.ran and "download:app" in cross.uptodate
+    again = run_doit(recipes, cache, "build:app", target="linux-64")
+    assert again.ran == frozenset(), again.output
