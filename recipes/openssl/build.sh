@@ -35,3 +35,7 @@ make install_sw install_ssldirs
 
 # conda-forge ships the shared libraries only.
 rm -f "${PREFIX}/lib/libcrypto.a" "${PREFIX}/lib/libssl.a"
+
+# install_ssldirs makes ssl/certs (the default CApath) and ssl/private empty: conda packages
+# carry files, not empty directories, so keep each with a .keep file.
+touch "${PREFIX}/ssl/certs/.keep" "${PREFIX}/ssl/private/.keep"
