@@ -75,8 +75,10 @@ def create_env(specs: Sequence[str], prefix: Path, settings: Settings, platform:
     if not specs:
         return []
     ensure_channel(layout, [platform, "noarch"])
+    from .render.matchspec import client_spec
     try:
-        records = asyncio.run(_solve_and_install(list(specs), prefix, settings, layout, platform))
+        records = asyncio.run(_solve_and_install([client_spec(s) for s in specs], prefix, settings,
+                                                 layout, platform))
     except Exception as exc:  # py-rattler raises its own exception types
         raise CondoitError(f"cannot create the {what} from the local channel {layout.channel} "
                            f"for {platform} with {', '.join(specs)}:\n  {exc}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tasks.model import spec_name
-from tasks.render.matchspec import SpecError, normalize
+from tasks.render.matchspec import SpecError, client_spec, normalize
 from tasks.render.selectors import version_number
 
 
@@ -56,3 +56,17 @@ def test_invalid_specs(spec, message):
                                              ("3.12.* *_cpython", 312), ("311", 311), ("1.26", 126)])
 def test_version_number_like_conda_build(version, number):
     assert version_number(version) == number
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("ncurses 6.4", "ncurses 6.4.*"),            # conda's fuzzy two-part spec
+    ("zlib 1.2 h0_1", "zlib ==1.2 h0_1"),         # with a build string: the exact version
+    ("x >=1,<2", "x >=1,<2"),
+    ("z 1.2.*", "z 1.2.*"),
+    ("python 3.11.* *_cpython", "python 3.11.* *_cpython"),
+    ("openssl", "openssl"),
+])
+def test_client_spec_spells_out_conda_meaning(spec, expected):
+    assert client_spec(spec) == expected
+    import rattler
+    rattler.MatchSpec(expected, strict=True)  # the real client accepts it

@@ -76,3 +76,18 @@ def _check_version(version: str, spec: str) -> None:
         if not _ATOM_RE.match(atom):
             raise SpecError(f"bad match spec '{spec}': invalid version constraint '{atom}'",
                             "use e.g. '1.2.*', '>=1.2,<2', '1.0|1.4*'")
+
+
+_PLAIN_VERSION_RE = re.compile(r"^[A-Za-z0-9_.+!]+$")
+
+
+def client_spec(spec: str) -> str:
+    """The spec as a strict conda client (py-rattler) reads it, with conda's meaning kept.
+
+    conda reads ``name 1.2`` as ``name 1.2.*`` and, with a build string, ``name 1.2 b``
+    as the exact version; py-rattler's strict parser wants that spelled out.
+    """
+    parts = normalize(spec).split()
+    if len(parts) >= 2 and _PLAIN_VERSION_RE.match(parts[1]):
+        parts[1] = f"{parts[1]}.*" if len(parts) == 2 else f"=={parts[1]}"
+    return " ".join(parts)
