@@ -22,6 +22,7 @@ from ..prefix_files import list_prefix, new_files_digest
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from ..toolchain import resolve_build_requirements, toolchain_identity
+from ..warmup import POST_BUILD_MODULES, prefetch_modules
 from .base import Context, Stage
 
 # Files of a recipe directory that never influence the build itself.
@@ -141,6 +142,7 @@ class CompileStage(Stage):
         reenter.chmod(0o755)
 
         log.note(f"# re-enter this build's environment: bash {reenter}")
+        prefetch_modules(POST_BUILD_MODULES)  # loads while build.sh runs; the package stage needs them
         proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
                               stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
