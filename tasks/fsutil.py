@@ -87,6 +87,11 @@ def remove_tree(path: Path) -> None:
         shutil.rmtree(path, onerror=_onerror)
 
 
+def failed_dir(target: Path) -> Path:
+    """Where ``staged_dir`` keeps the tree of a failed attempt at ``target``."""
+    return Path(target).with_name(f"{Path(target).name}.failed")
+
+
 @contextlib.contextmanager
 def staged_dir(target: Path) -> Iterator[Path]:
     """Yield a fresh staging directory beside ``target``; on success it replaces ``target``.
@@ -97,7 +102,7 @@ def staged_dir(target: Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.staging")
-    failed = target.with_name(f"{target.name}.failed")
+    failed = failed_dir(target)
     remove_tree(staging)
     staging.mkdir()
     try:

@@ -119,7 +119,7 @@ class Build:
     script_env: tuple[str, ...] = ()
     entry_points: tuple[str, ...] = ()
     binary_relocation: bool | tuple[str, ...] = True
-    detect_binary_files_with_prefix: bool = True
+    detect_binary_files_with_prefix: bool | None = None  # None: true unless binary_has_prefix_files
     features: tuple[str, ...] = ()
     track_features: tuple[str, ...] = ()
     preserve_egg_dir: bool = False

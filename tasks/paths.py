@@ -106,8 +106,8 @@ class Layout:
 
     def failed_work(self, name: str, stage: str) -> Path:
         """Where ``fsutil.staged_dir`` keeps the tree of a failed attempt of a stage."""
-        work = self.work(name, stage)
-        return work.with_name(f"{work.name}.failed")
+        from .fsutil import failed_dir
+        return failed_dir(self.work(name, stage))
 
     def stamp(self, name: str, stage: str) -> Path:
         return self.cache / "stamps" / self._scoped(name, stage) / f"{stage}.json"

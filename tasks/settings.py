@@ -74,7 +74,6 @@ class Settings:
     cpu_count: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_glibc: str = ""
     mirrors: tuple[str, ...] = ()
-    offline_apt: bool = True
     triplets: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TRIPLETS))
     system_tools: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_TOOLS))
 
@@ -99,7 +98,6 @@ class Settings:
 _CONVERTERS = {
     "root": Path, "recipes_dir": Path, "cache_dir": Path,
     "compression_level": int, "cpu_count": int,
-    "offline_apt": lambda v: str(v).lower() in ("1", "true", "yes", "on"),
     "mirrors": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(x for x in str(v).split(",") if x),
 }
 _ALIASES = {"recipes": "recipes_dir", "cache": "cache_dir", "target": "target_platform",

@@ -75,6 +75,13 @@ def test_detect_binary_files_with_prefix_false_skips_binaries(tree):
     assert entries(both)["share/b.bin"] == "binary"
 
 
+def test_listing_binaries_turns_off_binary_detection_unless_asked(tree):
+    listed = entries(run(tree, binary_has_prefix_files=("etc/a.conf",)))
+    assert listed["etc/a.conf"] == "binary" and "share/b.bin" not in listed
+    both = entries(run(tree, binary_has_prefix_files=("etc/a.conf",), detect_binary_files_with_prefix=True))
+    assert both["share/b.bin"] == "binary"
+
+
 def test_a_listed_file_without_the_prefix_is_a_problem(tree):
     result = run(tree, has_prefix_files=("share/plain.txt",))
     assert result.problems == ("share/plain.txt: listed in build/has_prefix_files, but no packaged file there "

@@ -82,11 +82,11 @@ class PrefixRules:
     detect_binary: bool = True          # detect_binary_files_with_prefix
 
     @classmethod
-    def from_build(cls, build: Build) -> PrefixRules:
+    def from_build(cls, build: Build) -> "PrefixRules":
         ignore = build.ignore_prefix_files
         return cls(ignore_all=ignore is True, ignore=() if isinstance(ignore, bool) else tuple(ignore),
                    text=tuple(build.has_prefix_files), binary=tuple(build.binary_has_prefix_files),
-                   detect_binary=build.detect_binary_files_with_prefix)
+                   detect_binary=_detect_binary(build))
 
     def mode_for(self, path: str, detected: str) -> str | None:
         """The mode the file is patched in, or None when it is left alone.
@@ -122,3 +122,10 @@ def select(hits: Iterable[ScanHit], rules: PrefixRules) -> tuple[tuple[PrefixFil
                 problems.append(f"{pattern}: listed in build/{option}, but no packaged file there "
                                 f"holds the host prefix (or build/ignore_prefix_files excludes it)")
     return tuple(sorted(entries, key=lambda e: e.path)), tuple(problems)
+
+
+def _detect_binary(build: Build) -> bool:
+    """conda-build's default: detect binaries unless the recipe lists them itself."""
+    if build.detect_binary_files_with_prefix is not None:
+        return build.detect_binary_files_with_prefix
+    return not build.binary_has_prefix_files

@@ -328,7 +328,8 @@ def read_build(c: Checker, b: YMap | None, where: str = "build") -> Build:
         script_env=c.strings(b, "script_env", where),
         entry_points=c.strings(b, "entry_points", where),
         binary_relocation=c.bool_or_strings(b, "binary_relocation", where, True),
-        detect_binary_files_with_prefix=c.boolean(b, "detect_binary_files_with_prefix", where, True),
+        detect_binary_files_with_prefix=(c.boolean(b, "detect_binary_files_with_prefix", where)
+                                         if "detect_binary_files_with_prefix" in b else None),
         features=c.strings(b, "features", where),
         track_features=c.strings(b, "track_features", where),
         preserve_egg_dir=c.boolean(b, "preserve_egg_dir", where),
