@@ -5,7 +5,7 @@ stage errors name the recipe, the stage and the log to read.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 

@@ -18,8 +18,23 @@ def stack_dirs(tmp_path: Path) -> tuple[Path, Path]:
     return recipes, cache
 
 
-def require_cross_toolchain() -> None:
-    """Tests that compile need the cross toolchain and binfmt (scripts/setup.sh)."""
-    missing = [t for t in ("aarch64-linux-gnu-gcc",) if shutil.which(t) is None]
+def require_programs(*programs: str) -> None:
+    """A test that needs a machine tool fails (not skips) without it: setup is incomplete."""
+    missing = [p for p in programs if shutil.which(p) is None]
     if missing:
-        pytest.fail(f"missing {missing}: run `bash scripts/setup.sh` first", pytrace=False)
+        pytest.fail(f"missing {', '.join(missing)}: run `bash scripts/setup.sh` first", pytrace=False)
+
+
+def require_cross_toolchain() -> None:
+    """Tests that compile need the cross toolchain and qemu (scripts/setup.sh)."""
+    require_programs("aarch64-linux-gnu-gcc", "qemu-aarch64")
+
+
+@pytest.fixture
+def cross_toolchain() -> None:
+    require_cross_toolchain()
+
+
+@pytest.fixture
+def debian_apt() -> None:
+    require_programs("apt-get", "apt-cache")

@@ -6,7 +6,6 @@ script runs. The files the script adds are the stage's result.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
