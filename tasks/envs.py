@@ -62,7 +62,7 @@ async def _solve_and_install(specs: list[str], prefix: Path, settings: Settings,
         virtual_packages=virtual_packages(settings) if platform == settings.target_platform else None,
     )
     await rattler.install(records, target_prefix=prefix, cache_dir=layout.package_cache,
-                          platform=rattler.Platform(platform), show_progress=False, execute_link_scripts=False)
+                          platform=rattler.Subdir(platform), show_progress=False, execute_link_scripts=False)
     return records
 
 

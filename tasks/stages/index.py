@@ -18,13 +18,13 @@ from .base import Context, Stage
 
 def index_channel(ctx: Context, subdir: str) -> None:
     """Re-index one subdir of the channel; one indexer at a time (parallel builds)."""
-    from rattler import Platform
+    from rattler import Subdir
     from rattler.index import index_fs
     layout = ctx.layout
     layout.channel_lock.parent.mkdir(parents=True, exist_ok=True)
     with open(layout.channel_lock, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        asyncio.run(index_fs(layout.channel, target_platform=Platform(subdir), write_zst=False, write_shards=False,
+        asyncio.run(index_fs(layout.channel, target_platform=Subdir(subdir), write_zst=False, write_shards=False,
                              force=True))
         ensure_channel(layout, [subdir, "noarch"])
 
