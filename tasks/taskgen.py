@@ -48,9 +48,11 @@ def context() -> Context:
               file=sys.stderr)
         for problem in stack.problems:
             print(str(problem), file=sys.stderr)
-    for skipped in stack.skipped:
-        if get_var("verbose_skips", None):
-            print(f"condoit: skipping {skipped.name}: {skipped.reason}", file=sys.stderr)
+    from .locking import doit_command
+    if doit_command(sys.argv) == "list" or get_var("verbose_skips", None):
+        for skipped in stack.skipped:
+            print(f"condoit: {skipped.name} is skipped for {settings.target_platform} "
+                  f"({skipped.reason}): {skipped.meta_path}", file=sys.stderr)
     return Context(settings, stack)
 
 

@@ -109,7 +109,10 @@ def test_doit_list_and_render_on_a_generated_stack(tmp_path):
     """)
     recipe_dir(root, "app", _pkg("app", host=("zlib",)))
     recipe_dir(root, "broken", "package:\n  name: broken\n  version: '1'\nbuild:\n  numbr: 1\n")
+    recipe_dir(root, "winonly", _pkg("winonly", extra="build:\n  skip: true  # [not win]\n"))
     listing = _doit(root, cache, "list")
+    skipped = root / "winonly" / "meta.yaml"
+    assert f"condoit: winonly is skipped for linux-aarch64 (selector: not win): {skipped}" in listing.stderr
     assert listing.returncode == 0, listing.stderr
     groups = {line.split()[0] for line in listing.stdout.splitlines()}
     assert {"build", "render"} <= groups
