@@ -46,6 +46,12 @@ class Stack:
     def _closures(self) -> dict[str, tuple[str, ...]]:
         return {}
 
+    def in_build_order(self) -> tuple[Recipe, ...]:
+        """The recipes, dependencies first (``order``), then any the order does not name."""
+        ordered = set(self.order)
+        named = [self._by_name[n] for n in self.order if n in self._by_name]
+        return tuple(named) + tuple(r for r in self.recipes if r.name not in ordered)
+
     def by_name(self) -> dict[str, Recipe]:
         return dict(self._by_name)
 

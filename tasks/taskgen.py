@@ -23,6 +23,7 @@ DOIT_CONFIG_BASE: dict[str, Any] = {
     "backend": "json",
     "verbosity": 1,
     "action_string_formatting": "new",
+    "sort": "definition",  # `doit list` in pipeline order
 }
 
 _VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "max_glibc", "mirrors")
@@ -60,7 +61,7 @@ def stage_tasks(stage_name: str) -> Iterator[dict[str, Any]]:
     ctx = context()
     stage = STAGES[stage_name]
     yield {"name": None, "doc": stage.doc}
-    for recipe in ctx.stack.recipes:
+    for recipe in ctx.stack.in_build_order():
         if stage.is_enabled(recipe, ctx):
             yield task_dict(stage, recipe, ctx)
 
@@ -69,7 +70,7 @@ def render_tasks() -> Iterator[dict[str, Any]]:
     from .render.output import write_rendered
     ctx = context()
     yield {"name": None, "doc": "write the rendered recipe (like `conda render`) and print its path"}
-    for recipe in ctx.stack.recipes:
+    for recipe in ctx.stack.in_build_order():
         target = ctx.layout.rendered(recipe.name)
         yield {
             "name": recipe.name,
@@ -85,7 +86,7 @@ def build_tasks() -> Iterator[dict[str, Any]]:
     ctx = context()
     yield {"name": None, "doc": "build a recipe and everything it needs into the indexed local channel"}
     last = "test" if "test" in STAGES else "index"
-    for recipe in ctx.stack.recipes:
+    for recipe in ctx.stack.in_build_order():
         yield {
             "name": recipe.name,
             "doc": f"{recipe.name} {recipe.version} and its dependencies, packaged and indexed",

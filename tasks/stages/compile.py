@@ -2,7 +2,9 @@
 
 The host prefix is long and padded (relocatable binaries) and holds the recipe's `host`
 requirements, solved and installed with py-rattler from the local channel, before the
-script runs. The files the script adds are the stage's result.
+script runs. The files the script adds are the stage's result; for a recipe with
+``outputs:``, each output's script then runs and files.json says which files each
+package owns (tasks/outputs.py).
 """
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from typing import Any
 from ..buildenv import build_environment, reentry_script
 from ..envs import create_env, package_run_exports
 from ..fsutil import remove_tree, sha256_file, write_json_atomic, write_text_atomic
-from ..model import PKG_HASH_MARKER, Recipe
+from ..model import PKG_HASH_MARKER, Output, Recipe
+from ..outputs import compile_inputs, host_specs, output_recipe, owned_files, package_host_records
 from ..prefix_files import list_prefix, new_files_digest
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
@@ -68,7 +71,7 @@ def newest_mtime(tree: Path, floor: int = 315532800) -> int:
 class CompileStage(Stage):
     name = "compile"
     doc = "run build.sh into the padded host prefix"
-    version = 2
+    version = 3
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         deps = [("patch", recipe.name)]
@@ -84,7 +87,8 @@ class CompileStage(Stage):
             "script": build_script(recipe),
             "script_env": list(recipe.build.script_env),
             "build_requirements": list(recipe.requirements.build),
-            "host_requirements": list(recipe.requirements.host),
+            "host_requirements": host_specs(recipe),
+            "outputs": compile_inputs(recipe.outputs),
             "variant": recipe.section("variant"),
             "recipe_files": recipe_file_digests(recipe),
             "toolchain": toolchain_identity(tools),
@@ -118,18 +122,14 @@ class CompileStage(Stage):
         work.mkdir(parents=True)
         shutil.copytree(layout.work(recipe.name, "patch"), src, symlinks=True)
 
-        log.note(f"# host requirements: {', '.join(recipe.requirements.host) or '(none)'}")
-        host = create_env(recipe.requirements.host, prefix, settings, what=f"host prefix of {recipe.name}")
+        log.note(f"# host requirements: {', '.join(host_specs(recipe)) or '(none)'}")
+        host = create_env(host_specs(recipe), prefix, settings, what=f"host prefix of {recipe.name}")
         create_env(tools.stack, build_prefix, settings, platform=settings.build_platform,
                    what=f"build prefix of {recipe.name}")
         before = set(list_prefix(prefix))
 
         host_pins = sorted(f"{r.name} {r.version} {r.build}" for r in host)
-        pkg_hash = "h" + signature({"host": host_pins, "variant": recipe.section("variant"),
-                                    "target": settings.target_platform})[:7]
-        # conda-forge writes `string: h{{ PKG_HASH }}_...`: the marker stands for the hash digits
-        build_string = (recipe.build.string or f"{pkg_hash}_{recipe.build.number}").replace(
-            PKG_HASH_MARKER, pkg_hash[1:])
+        pkg_hash, build_string = package_hash(recipe, host_pins, ctx)
         source_date_epoch = newest_mtime(layout.work(recipe.name, "extract"))
         env = build_environment(recipe, settings, src_dir=src, prefix=prefix, build_prefix=build_prefix,
                                 pkg_hash=pkg_hash, build_string=build_string,
@@ -149,7 +149,7 @@ class CompileStage(Stage):
                             f"re-enter the build environment with `bash {reenter}`", kept=work, show_tail=True)
 
         files = sorted(set(list_prefix(prefix)) - before)
-        if not files:
+        if not files and not recipe.outputs:
             raise log.error(f"the build script installed nothing into $PREFIX ({prefix})", kept=work,
                             show_tail=True)
         overrides = {}
@@ -160,10 +160,56 @@ class CompileStage(Stage):
         host_records = [{"name": r.name, "version": r.version, "build": r.build, "file_name": r.file_name,
                          "sha256": r.sha256, "depends": list(r.depends),
                          "run_exports": package_run_exports(layout, r)} for r in host]
-        result = {"files": files, "host": host_records, "pkg_hash": pkg_hash, "build_string": build_string,
+        packages = [{"name": recipe.name, "files": files, "build_string": build_string}]
+        if recipe.outputs:
+            packages = [_make_output(recipe, o, files, host_records, env, src, work, ctx, log)
+                        for o in recipe.outputs]
+        files = sorted({f for p in packages for f in p["files"]})
+        result = {"files": files, "packages": packages, "host": host_records, "pkg_hash": pkg_hash,
+                  "build_string": build_string,
                   "overrides": overrides, "source_date_epoch": source_date_epoch,
                   "built_at": int(time.time() * 1000),
                   "prefix": str(prefix), "tools": list(tools.system)}
         write_json_atomic(work / "files.json", result)
         return {"files": new_files_digest(prefix, files), "host": host_pins, "pkg_hash": pkg_hash,
-                "build_string": build_string, "overrides": overrides}
+                "build_string": build_string, "overrides": overrides, "packages": packages}
+
+
+def package_hash(package: Recipe, host_pins: list[str], ctx: Context) -> tuple[str, str]:
+    """(PKG_HASH, build string) of one package: the hash covers what it was built against."""
+    pkg_hash = "h" + signature({"host": host_pins, "variant": package.section("variant"),
+                                "target": ctx.settings.target_platform})[:7]
+    # conda-forge writes `string: h{{ PKG_HASH }}_...`: the marker stands for the hash digits
+    build_string = (package.build.string or f"{pkg_hash}_{package.build.number}").replace(
+        PKG_HASH_MARKER, pkg_hash[1:])
+    return pkg_hash, build_string
+
+
+def _make_output(recipe: Recipe, output: Output, top_files: list[str], host_records: list[dict[str, Any]],
+                 top_env: dict[str, str], src: Path, work: Path, ctx: Context, log: StageLog) -> dict[str, Any]:
+    """Decide (and for a ``script:`` output, make) the files of one output, in recipe order."""
+    package = output_recipe(recipe, output)
+    pins = sorted(f"{r['name']} {r['version']} {r['build']}"
+                  for r in package_host_records(package, recipe, host_records))
+    pkg_hash, build_string = package_hash(package, pins, ctx)
+    if not output.script:
+        files = owned_files(recipe, output, top_files)
+        log.note(f"# output {output.name}: {len(files)} file(s)" + ("" if files else " (a metapackage)"))
+        return {"name": output.name, "files": files, "build_string": build_string}
+    script = recipe.recipe_dir / output.script
+    if not script.is_file():
+        raise log.error(f"output {output.name}: script {output.script} not found in {recipe.recipe_dir}")
+    prefix = Path(top_env["PREFIX"])
+    env = {**top_env, "PKG_NAME": output.name, "PKG_VERSION": output.version,
+           "PKG_BUILDNUM": str(output.build.number), "PKG_BUILD_STRING": build_string, "PKG_HASH": pkg_hash,
+           "TOP_PKG_NAME": recipe.name, "TOP_PKG_VERSION": recipe.version}
+    before = set(list_prefix(prefix))
+    runner = (output.script_interpreter or "bash -x -e").split()
+    log.note(f"# output {output.name}: {' '.join(runner)} {script}")
+    proc = subprocess.run(runner + [str(script)], cwd=src, env=env, stdout=log.stream,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise log.error(f"script {output.script} of output {output.name} exited with status {proc.returncode}",
+                        kept=work, show_tail=True)
+    return {"name": output.name, "files": sorted(set(list_prefix(prefix)) - before),
+            "build_string": build_string}

@@ -32,19 +32,22 @@ def index_channel(ctx: Context, subdir: str) -> None:
 class IndexStage(Stage):
     name = "index"
     doc = "add the package to the local channel's repodata"
-    version = 1
+    version = 2
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         return [("package", recipe.name)]
 
     def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
-        return (ctx.layout.channel_subdir(outputs.get("subdir", "")) / "repodata.json").is_file()
+        subdirs = outputs.get("subdirs") or []
+        return bool(subdirs) and all((ctx.layout.channel_subdir(s) / "repodata.json").is_file() for s in subdirs)
 
     def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
         package = stamp_outputs(ctx.layout.stamp(recipe.name, "package")) or {}
-        subdir = package.get("subdir", ctx.settings.target_platform)
+        # every package of the recipe (its outputs may differ: noarch beside the target's)
+        subdirs = sorted({p["subdir"] for p in package.get("packages", [])}) or [ctx.settings.target_platform]
         try:
-            index_channel(ctx, subdir)
+            for subdir in subdirs:
+                index_channel(ctx, subdir)
         except Exception as exc:  # py-rattler's own exception types
             raise StageError(recipe.name, "index", f"indexing {ctx.layout.channel} failed: {exc}") from None
-        return {"content": package.get("content"), "subdir": subdir}
+        return {"content": package.get("content"), "subdirs": subdirs}

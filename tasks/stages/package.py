@@ -15,6 +15,7 @@ from typing import Any
 from ..condapkg import IndexMeta, PrefixEntry, create_archive, write_info
 from ..fsutil import remove_tree, sha256_file
 from ..model import Recipe, spec_name
+from ..outputs import package_host_records, package_recipes
 from ..prefix_files import new_files_digest
 from ..requirements import package_requirements, run_exports_json
 from ..stagelog import StageLog, stage_log
@@ -75,7 +76,7 @@ def recipe_files(recipe: Recipe) -> dict[str, bytes]:
 class PackageStage(Stage):
     name = "package"
     doc = "make the conda package from the files the build installed"
-    version = 2
+    version = 3
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         return [("compile", recipe.name)]
@@ -86,15 +87,17 @@ class PackageStage(Stage):
                                                        "about", "extra", "outputs", "rendered_text")},
             "recipe_files": recipe_file_digests(recipe),
             "link_scripts": {k: sha256_file(Path(v)) for k, v in recipe.link_scripts.items()},
-            "test_scripts": {Path(s).name: sha256_file(Path(s)) for s in recipe.test.scripts},
+            "test_scripts": {f"{p.name}/{Path(s).name}": sha256_file(Path(s))
+                             for p in package_recipes(recipe) for s in p.test.scripts},
             "format": ctx.settings.package_format,
             "compression_level": ctx.settings.compression_level,
             "max_glibc": ctx.settings.max_glibc,
         }
 
     def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
-        archive = ctx.layout.channel_subdir(outputs.get("subdir", "")) / outputs.get("archive", "")
-        return bool(outputs.get("archive")) and archive.is_file()
+        packages = outputs.get("packages") or []
+        return bool(packages) and all(
+            (ctx.layout.channel_subdir(p["subdir"]) / p["archive"]).is_file() for p in packages)
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_tree(ctx.layout.work(recipe.name, "package"))
@@ -102,17 +105,31 @@ class PackageStage(Stage):
     def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
         with stage_log(ctx.layout, recipe.name, self.name) as log:
             built = compile_result(recipe, ctx)
-            root = ctx.layout.work(recipe.name, "package") / "root"
-            result = _post_processed_copy(recipe, ctx, built, root, log)
-            index = _index_meta(recipe, ctx, built, result.extra_run_requirements)
-            info_files = _write_info(recipe, ctx, built, root, index, result)
-            archive = _publish(ctx, root, index, result.files, info_files, built["built_at"])
-            content = signature({"index": {k: v for k, v in index.to_json().items() if k != "timestamp"},
-                                 "files": new_files_digest(root, result.files),
-                                 "run_exports": run_exports_json(recipe)})
-            log.note(f"# wrote {archive}")
-            return {"archive": archive.name, "subdir": index.subdir, "sha256": sha256_file(archive),
-                    "content": content}
+            remove_tree(ctx.layout.work(recipe.name, "package"))
+            views = {p.name: p for p in package_recipes(recipe)}
+            made = [_make_package(views[entry["name"]], recipe, ctx, built, entry, log)
+                    for entry in built["packages"]]
+            return {"packages": made, "content": signature([p["content"] for p in made])}
+
+
+def _make_package(package: Recipe, recipe: Recipe, ctx: Context, built: dict[str, Any],
+                  entry: dict[str, Any], log: StageLog) -> dict[str, Any]:
+    """One package (the recipe's or one output's) from the files the compile stage gave it."""
+    built = {**built, "files": entry["files"], "build_string": entry["build_string"],
+             "host": package_host_records(package, recipe, built["host"]),
+             # __conda_version__.txt and friends speak for the top-level package only
+             "overrides": built["overrides"] if package.name == recipe.name else {}}
+    root = ctx.layout.work(recipe.name, "package") / package.name / "root"
+    result = _post_processed_copy(package, ctx, built, root, log)
+    index = _index_meta(package, ctx, built, result.extra_run_requirements)
+    info_files = _write_info(package, ctx, built, root, index, result)
+    archive = _publish(ctx, root, index, result.files, info_files, built["built_at"])
+    content = signature({"index": {k: v for k, v in index.to_json().items() if k != "timestamp"},
+                         "files": new_files_digest(root, result.files),
+                         "run_exports": run_exports_json(package)})
+    log.note(f"# wrote {archive}")
+    return {"name": package.name, "archive": archive.name, "subdir": index.subdir,
+            "sha256": sha256_file(archive), "content": content}
 
 
 def _post_processed_copy(recipe: Recipe, ctx: Context, built: dict[str, Any], root: Path,
@@ -121,7 +138,7 @@ def _post_processed_copy(recipe: Recipe, ctx: Context, built: dict[str, Any], ro
     from ..relocate import post_build  # lief is heavy: not on doit's loading path
     from ..relocate.globs import select as select_paths
     host_prefix = Path(built["prefix"])
-    remove_tree(root.parent)
+    remove_tree(root)
     root.mkdir(parents=True)
     _copy_files(host_prefix, root, built["files"])
     host_files = _dependency_files(host_prefix, built["host"])

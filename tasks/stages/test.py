@@ -1,4 +1,4 @@
-"""Stage 'test': install the package into a fresh prefix with py-rattler and run its tests.
+"""Stage 'test': install each package of the recipe into a fresh prefix with py-rattler and run its tests.
 
 Commands run under the target's emulation (binfmt + qemu-user) when cross-compiling, with
 no LD_LIBRARY_PATH: a package that only works from the build prefix fails here.
@@ -15,6 +15,7 @@ from ..envs import create_env
 from ..errors import CondoitError
 from ..fsutil import remove_tree, sha256_file, write_text_atomic
 from ..model import Recipe
+from ..outputs import package_recipes
 from ..stagelog import StageLog, stage_log
 from ..stamps import stamp_outputs
 from .base import Context, Stage
@@ -38,61 +39,71 @@ def test_script(recipe: Recipe) -> str:
 class TestStage(Stage):
     name = "test"
     doc = "install the package into a fresh prefix and run the recipe's tests"
-    version = 1
+    version = 2
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         return [("index", recipe.name), ("package", recipe.name)]
 
     def inputs(self, recipe: Recipe, ctx: Context) -> Any:
-        files = {}
-        for pattern in recipe.test.files:
-            for match in sorted(recipe.recipe_dir.glob(pattern)):
-                if match.is_file():
-                    files[str(match.relative_to(recipe.recipe_dir))] = sha256_file(match)
-        return {"test": recipe.section("test"), "files": files,
-                "scripts": {Path(s).name: sha256_file(Path(s)) for s in recipe.test.scripts}}
+        return [_test_inputs(p) for p in package_recipes(recipe)]
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_tree(ctx.layout.test_dir(recipe.name))
 
     def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
         with stage_log(ctx.layout, recipe.name, self.name) as log:
-            return self._test(recipe, ctx, log)
+            made = (stamp_outputs(ctx.layout.stamp(recipe.name, "package")) or {}).get("packages", [])
+            views = {p.name: p for p in package_recipes(recipe)}
+            remove_tree(ctx.layout.test_dir(recipe.name))
+            return {"packages": [_test_package(views[m["name"]], recipe, m, ctx, log) for m in made]}
 
-    def _test(self, recipe: Recipe, ctx: Context, log: StageLog) -> dict[str, Any]:
-        layout, settings = ctx.layout, ctx.settings
-        package = stamp_outputs(layout.stamp(recipe.name, "package")) or {}
-        stem = package["archive"].removesuffix(".conda").removesuffix(".tar.bz2")
-        version, build = stem[len(recipe.name) + 1:].rsplit("-", 1)
-        work = layout.test_dir(recipe.name)
-        remove_tree(work)
-        prefix, tmp = work / "prefix", work / "work"
-        tmp.mkdir(parents=True)
-        specs = [f"{recipe.name} =={version} {build}"] + list(recipe.test.requires)
-        log.note(f"# installing {', '.join(specs)} into {prefix}")
-        try:
-            create_env(specs, prefix, settings, what=f"test prefix of {recipe.name}")
-        except CondoitError as exc:
-            raise log.error(f"the package does not install: {exc}", kept=work) from None
-        _copy_matches(recipe.recipe_dir, recipe.test.files, tmp)
-        _copy_matches(layout.work(recipe.name, "patch"), recipe.test.source_files, tmp)
-        for script in recipe.test.scripts:
-            shutil.copy2(script, tmp / Path(script).name)
-        script = work / "run_test.sh"
-        write_text_atomic(script, test_script(recipe))
-        env = {"PATH": f"{prefix}/bin:{SYSTEM_PATH}", "PREFIX": str(prefix), "HOME": str(tmp),
-               "LANG": "C.UTF-8", "PKG_NAME": recipe.name, "PKG_VERSION": version,
-               "PKG_BUILDNUM": str(recipe.build.number), "SRC_DIR": str(tmp), "RECIPE_DIR": str(recipe.recipe_dir),
-               "CONDA_PREFIX": str(prefix), "target_platform": settings.target_platform}
-        if settings.cross:
-            env["QEMU_LD_PREFIX"] = f"/usr/{settings.target_triplet}"
-        log.note(f"# running {script}")
-        proc = subprocess.run(["bash", str(script)], cwd=tmp, env=env, stdout=log.stream,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0:
-            raise log.error(f"tests failed (exit status {proc.returncode})", kept=work, show_tail=True)
-        remove_tree(prefix)
-        return {"package": package.get("sha256")}
+
+def _test_inputs(package: Recipe) -> dict[str, Any]:
+    """A package's test section and the digests of the recipe files it uses."""
+    files = {}
+    for pattern in package.test.files:
+        for match in sorted(package.recipe_dir.glob(pattern)):
+            if match.is_file():
+                files[str(match.relative_to(package.recipe_dir))] = sha256_file(match)
+    return {"name": package.name, "test": package.section("test"), "files": files,
+            "scripts": {Path(s).name: sha256_file(Path(s)) for s in package.test.scripts}}
+
+
+def _test_package(package: Recipe, recipe: Recipe, made: dict[str, Any], ctx: Context,
+                  log: StageLog) -> str:
+    """Install one package (the recipe's or an output's) into a fresh prefix and run its tests."""
+    layout, settings = ctx.layout, ctx.settings
+    stem = made["archive"].removesuffix(".conda").removesuffix(".tar.bz2")
+    version, build = stem[len(package.name) + 1:].rsplit("-", 1)
+    work = layout.test_dir(recipe.name) / package.name
+    prefix, tmp = work / "prefix", work / "work"
+    tmp.mkdir(parents=True)
+    specs = [f"{package.name} =={version} {build}"] + list(package.test.requires)
+    log.note(f"# installing {', '.join(specs)} into {prefix}")
+    try:
+        create_env(specs, prefix, settings, what=f"test prefix of {package.name}")
+    except CondoitError as exc:
+        raise log.error(f"the package {package.name} does not install: {exc}", kept=work) from None
+    _copy_matches(package.recipe_dir, package.test.files, tmp)
+    _copy_matches(layout.work(recipe.name, "patch"), package.test.source_files, tmp)
+    for script in package.test.scripts:
+        shutil.copy2(script, tmp / Path(script).name)
+    script = work / "run_test.sh"
+    write_text_atomic(script, test_script(package))
+    env = {"PATH": f"{prefix}/bin:{SYSTEM_PATH}", "PREFIX": str(prefix), "HOME": str(tmp),
+           "LANG": "C.UTF-8", "PKG_NAME": package.name, "PKG_VERSION": version,
+           "PKG_BUILDNUM": str(package.build.number), "SRC_DIR": str(tmp), "RECIPE_DIR": str(package.recipe_dir),
+           "CONDA_PREFIX": str(prefix), "target_platform": settings.target_platform}
+    if settings.cross:
+        env["QEMU_LD_PREFIX"] = f"/usr/{settings.target_triplet}"
+    log.note(f"# running {script}")
+    proc = subprocess.run(["bash", str(script)], cwd=tmp, env=env, stdout=log.stream,
+                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        raise log.error(f"tests of {package.name} failed (exit status {proc.returncode})", kept=work,
+                        show_tail=True)
+    remove_tree(prefix)
+    return made["sha256"]
 
 
 def _copy_matches(root: Path, patterns: tuple[str, ...], dest_root: Path) -> None:
