@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Iterable
 
@@ -45,3 +46,14 @@ def new_files_digest(prefix: Path, files: Iterable[str]) -> str:
             mode = full.stat().st_mode & 0o777
             h.update(f"F {rel} {mode:o} {sha256_file(full)}\n".encode())
     return h.hexdigest()
+
+
+def copy_files(src_root: Path, dst_root: Path, files: Iterable[str]) -> None:
+    """Copy the listed files (symlinks as symlinks) from one prefix to the same places in another."""
+    for rel in files:
+        src, dst = Path(src_root) / rel, Path(dst_root) / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            os.symlink(os.readlink(src), dst)
+        else:
+            shutil.copy2(src, dst)

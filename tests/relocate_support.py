@@ -16,6 +16,7 @@ import pytest
 from tasks.condapkg import IndexMeta, PrefixEntry, create_archive, write_info
 from tasks.model import Build, Recipe, Requirements
 from tasks.paths import Layout
+from tasks.prefix_files import copy_files
 from tasks.relocate import PostBuildResult
 from tasks.settings import Settings
 
@@ -88,13 +89,7 @@ def make_package(prefix: Path, result: PostBuildResult, out_dir: Path, *, name: 
     """A .tar.bz2 conda package of ``result.files``, written by the package stage's writer."""
     stage = out_dir / f".stage-{name}"
     shutil.rmtree(stage, ignore_errors=True)
-    for rel in result.files:
-        src, dst = prefix / rel, stage / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            os.symlink(os.readlink(src), dst)
-        else:
-            shutil.copy2(src, dst)
+    copy_files(prefix, stage, result.files)
     index = IndexMeta(name=name, version=version, build="h0_0", build_number=0, subdir=subdir,
                       depends=tuple(sorted(set(depends) | set(result.extra_run_requirements))),
                       license="MIT", timestamp=1700000000000)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from ..condapkg import IndexMeta, PrefixEntry, create_archive, write_info
 from ..fsutil import remove_tree, sha256_file
 from ..model import Recipe, spec_name
 from ..outputs import package_host_records, package_recipes
-from ..prefix_files import new_files_digest
+from ..prefix_files import copy_files, new_files_digest
 from ..requirements import package_requirements, run_exports_json
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
@@ -30,16 +29,6 @@ def package_subdir(recipe: Recipe, ctx: Context) -> str:
 
 def compile_result(recipe: Recipe, ctx: Context) -> dict[str, Any]:
     return json.loads((ctx.layout.work(recipe.name, "compile") / "files.json").read_text())
-
-
-def _copy_files(src_root: Path, dst_root: Path, files: list[str]) -> None:
-    for rel in files:
-        src, dst = src_root / rel, dst_root / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
-            os.symlink(os.readlink(src), dst)
-        else:
-            shutil.copy2(src, dst)
 
 
 def test_files(recipe: Recipe) -> dict[str, bytes]:
@@ -140,10 +129,10 @@ def _post_processed_copy(recipe: Recipe, ctx: Context, built: dict[str, Any], ro
     host_prefix = Path(built["prefix"])
     remove_tree(root)
     root.mkdir(parents=True)
-    _copy_files(host_prefix, root, built["files"])
+    copy_files(host_prefix, root, built["files"])
     host_files = _dependency_files(host_prefix, built["host"])
     all_host_files = sorted({f for files in host_files.values() for f in files})
-    _copy_files(host_prefix, root, list(select_paths(all_host_files, recipe.build.always_include_files)))
+    copy_files(host_prefix, root, list(select_paths(all_host_files, recipe.build.always_include_files)))
     run_names = {spec_name(d) for d in package_requirements(recipe, built["host"])[0]}
     result = post_build(root, built["files"], recipe, ctx.settings, placeholder=str(host_prefix),
                         dependency_files={n: f for n, f in host_files.items() if n in run_names},
