@@ -119,3 +119,19 @@ def test_missing_compiler_and_unknown_tool_are_named_with_how_to_get_them(stack_
            "(apt-get install gfortran-aarch64-linux-gnu)" in run.output
     assert "frobnicator: neither a compiler, a known build-machine tool, nor a recipe of the stack" in run.output
     assert "Traceback" not in run.output
+
+
+def test_a_host_requirement_nobody_builds_is_a_clear_compile_error(stack_dirs):
+    recipes, cache = stack_dirs
+    write_recipe(recipes, "wants", """
+        package: {name: wants, version: "1"}
+        requirements:
+          host: [libnowhere >=2]
+        """, build_sh="true\n")
+    run = run_doit(recipes, cache, "compile:wants")
+    assert run.returncode != 0
+    assert "[wants] stage 'compile' failed: cannot create the host prefix of wants" in run.output
+    assert "libnowhere >=2" in run.output
+    assert f"log: {Layout(cache).log('wants', 'compile')}" in run.output
+    assert "Traceback" not in run.output
+    assert not Layout(cache).stamp("wants", "compile").exists()
