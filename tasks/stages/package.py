@@ -9,9 +9,8 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..condapkg import IndexMeta, PrefixEntry, create_archive, write_info
 from ..fsutil import remove_tree, sha256_file
 from ..model import Recipe, spec_name
 from ..outputs import package_host_records, package_recipes
@@ -20,6 +19,9 @@ from ..requirements import package_requirements, run_exports_json
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from .base import Context, Stage
+
+if TYPE_CHECKING:  # condapkg (tarfile, zstd) is loaded when a package is made, not by `doit list`
+    from ..condapkg import IndexMeta
 from .compile import recipe_file_digests
 
 
@@ -148,6 +150,7 @@ def _post_processed_copy(recipe: Recipe, ctx: Context, built: dict[str, Any], ro
 def _index_meta(recipe: Recipe, ctx: Context, built: dict[str, Any], extra_depends: tuple[str, ...]) -> IndexMeta:
     depends, constrains = package_requirements(recipe, built["host"], extra_depends)
     about = recipe.about
+    from ..condapkg import IndexMeta
     return IndexMeta(
         name=recipe.name, version=built["overrides"].get("version", recipe.version),
         build=built["build_string"],
@@ -165,6 +168,7 @@ def _write_info(recipe: Recipe, ctx: Context, built: dict[str, Any], root: Path,
                   "tool": "condoit", "tool_version": "0.1.0"}
     hash_input = {"host": sorted(f"{r['name']} {r['version']} {r['build']}" for r in built["host"]),
                   "variant": recipe.section("variant"), "target_platform": ctx.settings.target_platform}
+    from ..condapkg import PrefixEntry, write_info
     prefix_entries = [PrefixEntry(p.path, p.placeholder, p.file_mode) for p in result.prefix_files]
     return write_info(root, index, result.files, prefix_entries, about_json,
                       run_exports=run_exports_json(recipe), no_link=result.no_link,
@@ -174,6 +178,7 @@ def _write_info(recipe: Recipe, ctx: Context, built: dict[str, Any], root: Path,
 def _publish(ctx: Context, root: Path, index: IndexMeta, files: tuple[str, ...], info_files: list[str],
              built_at_ms: int) -> Path:
     """Write the archive beside its final name, then rename it in: never a half-written package."""
+    from ..condapkg import create_archive
     settings = ctx.settings
     channel_dir = ctx.layout.channel_subdir(index.subdir)
     channel_dir.mkdir(parents=True, exist_ok=True)
