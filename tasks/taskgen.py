@@ -31,7 +31,7 @@ _VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "ma
 
 def doit_config() -> dict[str, Any]:
     settings = context().settings
-    return dict(DOIT_CONFIG_BASE, dep_file=str(Layout(settings.cache_dir).doit_db))
+    return dict(DOIT_CONFIG_BASE, dep_file=str(Layout.of(settings).doit_db))
 
 
 @lru_cache(maxsize=1)
