@@ -2,6 +2,7 @@
 C sources the test writes; which stages re-run after each kind of edit."""
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -170,6 +171,11 @@ def test_about_edit_repackages_the_recipe_but_not_its_dependents(two_recipes):
     run = run_doit(recipes, cache, "build:app")
     assert run.returncode == 0, run.output
     assert run.ran == stages("libfoo", "package", "index", "test"), run.output
+    # the re-made package keeps its file name; repodata must describe the new bytes
+    (archive,) = (cache / "channel" / "linux-aarch64").glob("libfoo-*.conda")
+    repodata = json.loads((archive.parent / "repodata.json").read_text())
+    assert repodata["packages.conda"][archive.name]["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert set(repodata["packages.conda"]) == {archive.name, *(p.name for p in archive.parent.glob("app-*.conda"))}
 
 
 def test_same_prefix_gives_byte_identical_package(two_recipes):

@@ -7,32 +7,54 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from typing import Any
+import json
+from pathlib import Path
+from typing import Any, Sequence
 
 from ..envs import ensure_channel
 from ..errors import StageError
+from ..fsutil import write_json_atomic
 from ..model import Recipe
 from ..stamps import stamp_outputs
 from .base import Context, Stage
 
 
-def index_channel(ctx: Context, subdir: str) -> None:
-    """Re-index one subdir of the channel; one indexer at a time (parallel builds)."""
+def index_channel(ctx: Context, subdir: str, refreshed: Sequence[str]) -> None:
+    """Bring one subdir's repodata up to date; one indexer at a time (parallel builds).
+
+    Indexing is incremental (py-rattler reads only packages repodata does not list, and
+    drops entries whose files are gone), so the cost does not grow with the channel. A
+    re-made package keeps its file name, so its old entry is dropped first.
+    """
     from rattler import Subdir
     from rattler.index import index_fs
     layout = ctx.layout
     layout.channel_lock.parent.mkdir(parents=True, exist_ok=True)
     with open(layout.channel_lock, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        force = not _forget_entries(layout.channel_subdir(subdir) / "repodata.json", refreshed)
         asyncio.run(index_fs(layout.channel, target_platform=Subdir(subdir), write_zst=False, write_shards=False,
-                             force=True))
+                             force=force))
         ensure_channel(layout, [subdir, "noarch"])
+
+
+def _forget_entries(repodata: Path, file_names: Sequence[str]) -> bool:
+    """Remove entries from repodata.json; False when it is missing or unreadable (index all)."""
+    try:
+        data = json.loads(repodata.read_text())
+    except (OSError, ValueError):
+        return False
+    for key in ("packages", "packages.conda"):
+        for name in file_names:
+            data.get(key, {}).pop(name, None)
+    write_json_atomic(repodata, data)
+    return True
 
 
 class IndexStage(Stage):
     name = "index"
     doc = "add the package to the local channel's repodata"
-    version = 2
+    version = 3
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         return [("package", recipe.name)]
@@ -47,7 +69,8 @@ class IndexStage(Stage):
         subdirs = sorted({p["subdir"] for p in package.get("packages", [])}) or [ctx.settings.target_platform]
         try:
             for subdir in subdirs:
-                index_channel(ctx, subdir)
+                index_channel(ctx, subdir, [p["archive"] for p in package.get("packages", [])
+                                            if p["subdir"] == subdir])
         except Exception as exc:  # py-rattler's own exception types
             raise StageError(recipe.name, "index", f"indexing {ctx.layout.channel} failed: {exc}") from None
         return {"content": package.get("content"), "subdirs": subdirs}
