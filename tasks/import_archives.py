@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .fetch.cache import DownloadCache, Expected, HashMismatch
-from .fetch.mirrors import file_name
+from .fetch.url import archive_name, urls
 from .fsutil import hash_file
 from .model import Recipe
 
@@ -44,7 +44,7 @@ class ImportReport:
 
 
 def wanted_sources(recipes: Iterable[Recipe]) -> list[Wanted]:
-    return [Wanted(r.name, file_name(s.urls, s.fn), Expected.of(s), s.urls)
+    return [Wanted(r.name, archive_name(s), Expected.of(s), urls(s))
             for r in recipes for s in r.sources if s.kind == "url"]
 
 

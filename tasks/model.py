@@ -72,29 +72,31 @@ def to_data(value: Any) -> Any:
 PKG_HASH_MARKER = "@PKG_HASH@"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Source:
-    """One entry of ``source:``. ``kind`` is url, git, hg, svn, path or none."""
+    """One entry of ``source:``: its kind, the kind's own keys, and what every kind shares.
+
+    ``kind`` names an entry of ``tasks.fetch.SOURCE_KINDS`` (url, git, hg, svn, path, none);
+    ``options`` holds that kind's meta.yaml keys as read (``url`` a tuple of mirrors, ``path``
+    absolute), nothing else. Made like meta.yaml reads: ``Source("git", git_url=..., git_tag=...)``.
+    """
 
     kind: str
-    urls: tuple[str, ...] = ()          # url: a string or a list of mirrors, tried in order
-    fn: str | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    git_url: str | None = None
-    git_tag: str | None = None
-    git_rev: str | None = None
-    git_depth: int | None = None
-    hg_url: str | None = None
-    hg_tag: str | None = None
-    svn_url: str | None = None
-    svn_rev: str | None = None
-    svn_ignore_externals: bool = False
-    path: str | None = None             # absolute (resolved against the recipe directory)
-    folder: str | None = None           # subdirectory of the work tree to place it in
-    patches: tuple[str, ...] = ()       # absolute paths of patch files, in order
-    line: int = 0                       # line of this source in meta.yaml (for errors)
+    options: Frozen                     # the kind's keys (meta.yaml names); None values left out
+    folder: str | None                  # subdirectory of the work tree to place it in
+    patches: tuple[str, ...]            # absolute paths of patch files, in order
+    line: int                           # line of this source in meta.yaml (for errors)
+
+    def __init__(self, kind: str, options: Mapping[str, Any] | None = None, *, folder: str | None = None,
+                 patches: tuple[str, ...] = (), line: int = 0, **keys: Any):
+        merged = {k: v for k, v in {**(options or {}), **keys}.items() if v is not None}
+        for name, value in (("kind", kind), ("options", Frozen(merged)), ("folder", folder),
+                            ("patches", tuple(patches)), ("line", line)):
+            object.__setattr__(self, name, value)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """One of the kind's keys (``source.get("sha256")``), ``default`` when not given."""
+        return self.options.get(key, default)
 
 
 @dataclass(frozen=True)

@@ -128,10 +128,11 @@ def test_every_key_into_the_model(tmp_path):
     rdir = tmp_path / "recipes" / "r"
     assert (recipe.name, recipe.version) == ("bsdiff4", "1.10")
     (src,) = recipe.sources
-    assert src.kind == "url" and src.urls == ("https://example.invalid/bsdiff4-1.10.tar.gz",)
-    assert src.fn == "bsdiff4-1.10.tar.gz" and src.folder == "src"
-    assert (src.md5, src.sha1) == ("29f6089290505fc1a852e176bd276c43", "f0a2c9a30073449cfb7d171c57552f3109d93894")
-    assert src.sha256.startswith("5a022ff4")
+    assert src.kind == "url" and src.get("url") == ("https://example.invalid/bsdiff4-1.10.tar.gz",)
+    assert src.get("fn") == "bsdiff4-1.10.tar.gz" and src.folder == "src"
+    assert (src.get("md5"), src.get("sha1")) == ("29f6089290505fc1a852e176bd276c43",
+                                                 "f0a2c9a30073449cfb7d171c57552f3109d93894")
+    assert src.get("sha256").startswith("5a022ff4")
     assert src.patches == (str(rdir / "fix.patch"), str(rdir / "patches" / "second.patch"))
     assert src.line == 7
     b = recipe.build
@@ -191,13 +192,14 @@ def test_source_kinds_list_and_mirrors(tmp_path):
     """
     recipe = render(tmp_path, meta)
     url, git, git2, hg, svn, path = recipe.sources
-    assert url.kind == "url" and url.urls == ("https://mirror-a.invalid/x.tar.gz", "https://mirror-b.invalid/x.tar.gz")
-    assert (git.kind, git.git_url, git.git_rev, git.git_depth, git.folder) == (
+    assert url.kind == "url" and url.get("url") == ("https://mirror-a.invalid/x.tar.gz",
+                                                    "https://mirror-b.invalid/x.tar.gz")
+    assert (git.kind, git.get("git_url"), git.get("git_rev"), git.get("git_depth"), git.folder) == (
         "git", "https://example.invalid/repo.git", "v1.0", 1, "vendored")
-    assert (git2.git_tag, git2.git_rev) == ("v2", None)
-    assert (hg.kind, hg.hg_url, hg.hg_tag) == ("hg", "ssh://hg@example.invalid/repo", "1.1.4")
-    assert (svn.kind, svn.svn_rev, svn.svn_ignore_externals) == ("svn", "1.1.4", True)
-    assert (path.kind, path.path) == ("path", str(tmp_path / "recipes" / "local-src"))
+    assert dict(git2.options) == {"git_url": "https://example.invalid/other.git", "git_tag": "v2"}
+    assert (hg.kind, hg.get("hg_url"), hg.get("hg_tag")) == ("hg", "ssh://hg@example.invalid/repo", "1.1.4")
+    assert (svn.kind, svn.get("svn_rev"), svn.get("svn_ignore_externals")) == ("svn", "1.1.4", True)
+    assert (path.kind, path.get("path")) == ("path", str(tmp_path / "recipes" / "local-src"))
     assert [s.line for s in recipe.sources] == [3, 7, 11, 13, 15, 18]
 
 

@@ -30,7 +30,7 @@ def unreachable_url(name: str) -> str:
 
 
 def bzip2_recipe(tmp, sha256: str, extra: dict | None = None):
-    source = Source(kind="url", urls=(unreachable_url("bzip2-1.0.8.tar.gz"),), sha256=sha256)
+    source = Source(kind="url", url=(unreachable_url("bzip2-1.0.8.tar.gz"),), sha256=sha256)
     return make_recipe(tmp, "bzip2", "1.0.8", sources=(source,),
                        extra={"debian_source": "bzip2"} if extra is None else extra)
 

@@ -17,7 +17,7 @@ GOOD = sha256(DATA)
 
 def url_source(*urls: str, **hashes) -> Source:
     hashes = hashes or {"sha256": GOOD}
-    return Source(kind="url", urls=tuple(urls), **hashes)
+    return Source(kind="url", url=tuple(urls), **hashes)
 
 
 def cached_files(tmp: Path) -> list[str]:
@@ -181,10 +181,10 @@ def test_missing_path_source_is_a_stage_error(tmp_path):
 
 def test_unverifiable_source_is_cached_by_url(tmp_path, http_server):
     url = http_server.add("pkg-1.0.tar.gz", DATA)
-    recipe = make_recipe(tmp_path, sources=(Source(kind="url", urls=(url,)),))
+    recipe = make_recipe(tmp_path, sources=(Source(kind="url", url=(url,)),))
     ctx = make_context(tmp_path, recipe)
     assert run_stage("download", recipe, ctx) is None
-    other = make_recipe(tmp_path, "other", sources=(Source(kind="url", urls=(url,)),))
+    other = make_recipe(tmp_path, "other", sources=(Source(kind="url", url=(url,)),))
     assert run_stage("download", other, make_context(tmp_path, other)) is None
     assert http_server.total_hits() == 1
     assert "cannot be verified" in ctx.layout.log("pkg", "download").read_text()
@@ -208,7 +208,7 @@ def test_signature_ignores_patches_folder_and_other_sections(tmp_path, http_serv
     ctx = make_context(tmp_path, recipe)
     assert run_stage("download", recipe, ctx) is None
     edited = make_recipe(tmp_path, version="1.0", sources=(
-        Source(kind="url", urls=(url,), sha256=GOOD, patches=(str(patch),), folder="sub"),),
+        Source(kind="url", url=(url,), sha256=GOOD, patches=(str(patch),), folder="sub"),),
         extra={"note": "changed"})
     assert is_current("download", edited, make_context(tmp_path, edited))
     moved = make_recipe(tmp_path, sources=(url_source(url, sha256="1" * 64),))
@@ -228,9 +228,10 @@ def test_no_traceback_for_connection_refused(tmp_path, monkeypatch):
 
 
 def test_clean_removes_the_cached_archive_and_stamp(tmp_path, http_server):
+    from tasks.stages import STAGES
     from tasks.stages.base import clean
     recipe = make_recipe(tmp_path, sources=(url_source(http_server.add("pkg-1.0.tar.gz", DATA)),))
     ctx = make_context(tmp_path, recipe)
     assert run_stage("download", recipe, ctx) is None
-    clean("download", "pkg", ctx)
+    clean(STAGES["download"], "pkg", ctx)
     assert cached_files(tmp_path) == [] and not ctx.layout.stamp("pkg", "download").exists()

@@ -23,7 +23,7 @@ def archive_source(tmp: Path, data: bytes, name: str, **extra) -> Source:
     path = tmp / "archives" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return Source(kind="url", urls=(path.as_uri(),), sha256=sha256(data), **extra)
+    return Source(kind="url", url=(path.as_uri(),), sha256=sha256(data), **extra)
 
 
 def extract(tmp: Path, *sources: Source):

@@ -27,7 +27,7 @@ def setup(tmp: Path, patches: dict[str, str | bytes], files: dict[str, str] | No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text if isinstance(text, bytes) else text.encode())
         paths.append(str(path))
-    source = Source(kind="url", urls=(archive.as_uri(),), sha256=sha256(data), patches=tuple(paths), folder=folder)
+    source = Source(kind="url", url=(archive.as_uri(),), sha256=sha256(data), patches=tuple(paths), folder=folder)
     recipe = make_recipe(tmp, sources=(source,))
     ctx = make_context(tmp, recipe)
     assert run_stage("download", recipe, ctx) is None
@@ -99,7 +99,7 @@ def test_failing_patch_names_file_and_hunk_and_keeps_trees(tmp_path):
     bad = hunk("src/hello.c", old="this line is not there", new="x")
     bad_path = recipe.recipe_dir / "bad.patch"
     bad_path.write_text(bad)
-    source = Source(kind="url", urls=recipe.sources[0].urls, sha256=recipe.sources[0].sha256,
+    source = Source(kind="url", options=recipe.sources[0].options,
                     patches=recipe.sources[0].patches + (str(bad_path),))
     broken = make_recipe(tmp_path, sources=(source,))
     ctx = make_context(tmp_path, broken)
@@ -116,6 +116,57 @@ def test_failing_patch_names_file_and_hunk_and_keeps_trees(tmp_path):
     assert not ctx.layout.stamp("pkg", "patch").exists()
     assert not is_current("patch", broken, ctx)
     assert not list(ctx.layout.work("pkg", "patch").rglob("*.rej"))
+
+
+def test_rejected_hunk_is_shown_next_to_the_target_files_lines(tmp_path):
+    files = {"src/hello.c": "".join(f"line {i}\n" for i in range(1, 51)), "README": "readme\n"}
+    long_hunk = "".join(f"-line {i} as it was\n" for i in range(30, 44)) + "+gone\n"
+    bad = ("--- a/src/hello.c\n+++ b/src/hello.c\n"
+           "@@ -1,3 +1,3 @@\n line 1\n-line 2\n+line two\n line 3\n"         # applies
+           "@@ -12,5 +12,5 @@\n line 12\n line 13\n-line 14 old\n+line 14 new\n line 15\n line 16\n"
+           "@@ -30,14 +30,1 @@\n" + long_hunk +
+           "@@ -45,1 +32,1 @@\n-not there\n+x\n")
+    recipe, ctx = setup(tmp_path, {"bad.patch": bad}, files=files)
+    failure = run_stage("patch", recipe, ctx)
+    assert failure is not None
+    patch = recipe.recipe_dir / "bad.patch"
+    assert f"patch {patch} does not apply" in failure
+    assert "hunk #2 of src/hello.c (at line 12); hunk #3 of src/hello.c (at line 30); " \
+           "hunk #4 of src/hello.c (at line 45)" in failure
+    # the rejected hunk as the patch has it, then the file's actual lines there, numbered
+    assert ("  rejected hunk #2 (target file src/hello.c, expected at line 12):\n"
+            "    @@ -12,5 +12,5 @@\n     line 12\n     line 13\n    -line 14 old\n    +line 14 new\n"
+            "     line 15\n     line 16\n"
+            "  src/hello.c as it is in the source, lines 10-18 of 50:\n"
+            "    10 | line 10\n    11 | line 11\n    12 | line 12\n    13 | line 13\n    14 | line 14\n"
+            "    15 | line 15\n    16 | line 16\n    17 | line 17\n    18 | line 18\n") in failure
+    # long hunks and long lists of hunks are cut
+    assert "    -line 39 as it was\n    ... (5 more line(s) in this hunk)\n" in failure
+    assert "lines 28-41 of 50:" in failure and "    41 | line 41\n  " in failure
+    assert "rejected hunk #4" not in failure and "  ... 1 more rejected hunk(s), named above\n" in failure
+    assert "  hint: the source may not be the version this patch was written for" in failure
+    assert len(failure.splitlines()) < 60
+    kept = ctx.layout.failed_work("pkg", "patch")
+    assert not [p for p in kept.rglob("*") if p.suffix in (".rej", ".orig")]
+
+
+def test_patch_applied_with_offset_and_fuzz_leaves_no_rej_or_orig(tmp_path):
+    files = {"src/hello.c": "added\nline 1\nline 2 changed\nline 3\n", "README": "readme\n"}
+    fuzzy = ("--- a/src/hello.c\n+++ b/src/hello.c\n@@ -1,4 +1,4 @@\n line 0\n line 1\n-line 2 changed\n"
+             "+line two\n line 3\n")
+    recipe, ctx = setup(tmp_path, {"fuzzy.patch": fuzzy}, files=files)
+    assert run_stage("patch", recipe, ctx) is None
+    assert patched(ctx) == "added\nline 1\nline two\nline 3\n"
+    tree = ctx.layout.work("pkg", "patch")
+    assert sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file()) == ["README", "src/hello.c"]
+
+
+def test_patch_already_applied_says_so(tmp_path):
+    files = {"src/hello.c": "line 1\nline two\nline 3\n"}
+    recipe, ctx = setup(tmp_path, {"old.patch": hunk("src/hello.c")}, files=files)
+    failure = run_stage("patch", recipe, ctx)
+    assert "looks already applied (or reversed) at -p1: src/hello.c" in failure
+    assert "drop the patch" in failure
 
 
 def test_patch_for_a_missing_file_says_so(tmp_path):

@@ -1,90 +1,82 @@
-"""Sources: one fetcher per kind, each able to ``download`` (into the cache) and ``place``
-(from the cache into a work tree, without network).
+"""Sources: one module per kind, each a ``SourceKind`` registered in ``SOURCE_KINDS``.
 
-``download`` returns the source's content identity (archive sha256, commit id, tree digest)
+A kind owns its meta.yaml keys (the schema check and the rendered recipe take them from
+this table), what its download depends on (``download_inputs``), ``fetch`` (into the
+cache), ``cached_path``, ``place`` (from the cache into a work tree, offline) and
+``clean``. Adding a kind is one module and one line below.
+
+``fetch`` returns the source's content identity (archive sha256, commit id, tree digest)
 as plain data for the download stamp; ``place`` and ``cached_path`` get that record back.
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Mapping
 
 from ..model import Source
 from ..paths import Layout
-from . import git, hg, local, svn
-from .base import VCS_DIRS, FetchContext, FetchError
-from .url import download_url_source
+from .apt import DebianFallback
+from .base import VCS_DIRS, FetchContext, FetchError, NoSource, SourceKind
+from .git import GitKind
+from .hg import HgKind
+from .path import PathKind
+from .svn import SvnKind
+from .url import UrlKind
 
-__all__ = ["VCS_DIRS", "FetchContext", "FetchError", "download_inputs", "download", "place",
-           "cached_path"]
+__all__ = ["VCS_DIRS", "FetchContext", "FetchError", "SourceKind", "SOURCE_KINDS", "COMMON_KEYS",
+           "kind_of", "select_kind", "download_inputs", "download", "place", "cached_path", "clean"]
 
-# Fields of a source that say where its content comes from (not where it goes or how it is patched).
-_NOT_ORIGIN = frozenset({"folder", "patches", "line"})
-
-
-def download_inputs(source: Source) -> dict[str, Any]:
-    """The part of a source the download depends on; a path source adds its content digest."""
-    data = {f.name: getattr(source, f.name) for f in dataclasses.fields(source)
-            if f.name not in _NOT_ORIGIN and getattr(source, f.name) not in (None, (), False)}
-    data["urls"] = list(source.urls)
-    if source.kind == "path" and source.path:
-        data["path_digest"] = local.path_digest(source.path)
-    return data
-
-
-@dataclass(frozen=True)
-class _Kind:
-    download: Callable[[Source, FetchContext], dict]
-    place: Callable[[Source, dict, Path, FetchContext], None]
-    cached: Callable[[Source, dict, Layout], Path | None]   # what the download left in the cache
-
-
-def _place_url(source: Source, fetched: dict, into: Path, fctx: FetchContext) -> None:
-    from ..unpack import unpack
-    scratch = into.with_name(into.name + ".unpack")
-    scratch.mkdir()
-    unpack(fctx.layout.download(fetched["sha256"]), fetched["name"], into, scratch)
-
-
-def _place_none(source: Source, fetched: dict, into: Path, fctx: FetchContext) -> None:
-    into.mkdir(parents=True)
-
-
-_KINDS: dict[str, _Kind] = {
-    "url": _Kind(download_url_source, _place_url,
-                 lambda s, r, layout: layout.download(r["sha256"])),
-    "git": _Kind(git.download_git, git.place_git,
-                 lambda s, r, layout: git.repo_dir(layout, str(s.git_url))),
-    "hg": _Kind(hg.download_hg, hg.place_hg,
-                lambda s, r, layout: hg.repo_dir(layout, str(s.hg_url))),
-    "svn": _Kind(svn.download_svn, svn.place_svn,
-                 lambda s, r, layout: svn.checkout_dir(layout, s)),
-    "path": _Kind(lambda s, f: local.download_path(str(s.path)),
-                  lambda s, r, into, f: local.place_path(str(s.path), into),
-                  lambda s, r, layout: None),
-    "none": _Kind(lambda s, f: {"kind": "none"}, _place_none, lambda s, r, layout: None),
+# Every kind, in the order an entry is matched against their ``selected_by`` key (conda-build's:
+# url first); "none" (no origin key at all) comes last.
+SOURCE_KINDS: dict[str, SourceKind] = {
+    "url": UrlKind(fallbacks=(DebianFallback(),)),
+    "git": GitKind(),
+    "hg": HgKind(),
+    "svn": SvnKind(),
+    "path": PathKind(),
+    "none": NoSource(),
 }
 
+# Keys of a source entry that belong to no kind: where it goes and how it is patched.
+COMMON_KEYS = ("folder", "no_hoist", "patches")
 
-def _kind(source: Source) -> _Kind:
+
+def select_kind(entry: Mapping[str, Any]) -> SourceKind:
+    """The kind of a meta.yaml source entry: the first whose ``selected_by`` key has a value."""
+    for kind in SOURCE_KINDS.values():
+        value = entry.get(kind.selected_by) if kind.selected_by else None
+        if value is not None and value != []:
+            return kind
+    return SOURCE_KINDS["none"]
+
+
+def kind_of(source: Source) -> SourceKind:
     try:
-        return _KINDS[source.kind]
+        return SOURCE_KINDS[source.kind]
     except KeyError:
         raise FetchError(f"unknown source kind '{source.kind}' (meta.yaml line {source.line})") from None
 
 
+def download_inputs(source: Source) -> dict[str, Any]:
+    """The part of a source the download depends on (content identity; no folder or patches)."""
+    return kind_of(source).download_inputs(source)
+
+
 def download(source: Source, fctx: FetchContext) -> dict:
     """Bring the source into the cache; returns its content identity (JSON data)."""
-    return _kind(source).download(source, fctx)
+    return kind_of(source).fetch(source, fctx)
 
 
 def place(source: Source, fetched: dict, into: Path, fctx: FetchContext) -> None:
     """Create ``into`` (a new directory) holding the source, from the cache only."""
-    _kind(source).place(source, fetched, into, fctx)
+    kind_of(source).place(source, fetched, into, fctx)
 
 
 def cached_path(source: Source, fetched: dict, layout: Layout) -> Path | None:
     """The cache entry a finished download left (None for kinds that keep nothing)."""
-    return _kind(source).cached(source, fetched, layout)
+    return kind_of(source).cached_path(source, fetched, layout)
+
+
+def clean(source: Source, layout: Layout) -> None:
+    """Forget the source's cache entry."""
+    kind_of(source).clean(source, layout)

@@ -7,6 +7,9 @@ upstream version differs from the recipe's). The Debian version is looked up wit
 ``apt-cache showsrc`` by its upstream part, never hard-coded, and ``apt-get source
 --download-only`` fetches it. Files found are only *candidates*: the caller accepts one
 only if it matches the recipe's hash. Needs ``deb-src`` entries in apt's sources.
+
+``DebianFallback`` is this origin as the url kind sees it (``UrlKind(fallbacks=...)`` in
+``SOURCE_KINDS``): the ``extra:`` key it reads, its render-time check, and the candidates.
 """
 from __future__ import annotations
 
@@ -31,6 +34,26 @@ class DebianSource:
 
     def __str__(self) -> str:
         return f"Debian source package {self.package} (upstream version {self.upstream_version})"
+
+
+class DebianFallback:
+    """The url kind's last origin: Debian's copy of the upstream tarball (opt-in per recipe)."""
+
+    extra_key = EXTRA_KEY
+
+    def check(self, value: Any) -> str | None:
+        """Why ``extra/debian_source`` is malformed (render time), or None."""
+        try:
+            debian_source({EXTRA_KEY: value}, "0")
+        except FetchError as exc:
+            return str(exc)
+        return None
+
+    def wanted(self, extra: Mapping[str, Any] | None, recipe_version: str) -> DebianSource | None:
+        return debian_source(extra, recipe_version)
+
+    def candidates(self, wanted: DebianSource, workdir: Path, log: StageLog) -> Iterator[tuple[str, Path]]:
+        return candidate_files(wanted, workdir, log)
 
 
 def debian_source(extra: Mapping[str, Any] | None, recipe_version: str) -> DebianSource | None:

@@ -18,6 +18,7 @@ from ..paths import Layout
 from .base import FetchError
 
 ALGORITHMS = ("sha256", "sha1", "md5")
+HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}   # hex digits
 
 
 class HashMismatch(FetchError):
@@ -38,7 +39,8 @@ class Expected:
 
     @classmethod
     def of(cls, source) -> "Expected":
-        return cls(*(getattr(source, a) and str(getattr(source, a)).lower() for a in ALGORITHMS))
+        """The hashes a url source's options promise."""
+        return cls(*(source.get(a) and str(source.get(a)).lower() for a in ALGORITHMS))
 
     def given(self) -> dict[str, str]:
         return {a: v for a in ALGORITHMS if (v := getattr(self, a))}

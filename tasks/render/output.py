@@ -10,21 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..fetch import SOURCE_KINDS
 from ..fsutil import write_text_atomic
 from ..model import Build, Output, Recipe, RunExports, Source, TestSpec, to_data
 
-_SOURCE_KEYS = ("fn", "md5", "sha1", "sha256", "git_url", "git_tag", "git_rev", "git_depth", "hg_url",
-                "hg_tag", "svn_url", "svn_rev", "path", "folder")
 _BUILD_DEFAULTS = to_data(Build())
 
 
 def _source(s: Source) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if s.urls:
-        out["url"] = s.urls[0] if len(s.urls) == 1 else list(s.urls)
-    out.update({k: getattr(s, k) for k in _SOURCE_KEYS if getattr(s, k) is not None})
-    if s.svn_ignore_externals:
-        out["svn_ignore_externals"] = True
+    out = SOURCE_KINDS[s.kind].rendered(s)         # the kind's own keys
+    if s.folder is not None:
+        out["folder"] = s.folder
     if s.patches:
         out["patches"] = list(s.patches)
     return out

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import RecipeProblem
+from ..fetch import COMMON_KEYS, SOURCE_KINDS, select_kind
 from ..model import Build, Frozen, Output, Requirements, RunExports, Source, TestSpec
 from .matchspec import SpecError, normalize
 from .suggest import close_match
@@ -20,9 +21,6 @@ from .yaml_positions import Pos, YList, YMap
 
 SECTIONS = ("package", "source", "build", "requirements", "test", "about", "extra", "outputs", "app")
 PACKAGE_KEYS = ("name", "version")
-SOURCE_KEYS = ("fn", "url", "md5", "sha1", "sha256", "path", "path_via_symlink", "git_url", "git_tag",
-               "git_branch", "git_rev", "git_depth", "hg_url", "hg_tag", "svn_url", "svn_rev",
-               "svn_ignore_externals", "svn_username", "svn_password", "folder", "no_hoist", "patches")
 BUILD_MODEL_KEYS = ("number", "string", "script", "script_env", "entry_points", "binary_relocation",
                     "detect_binary_files_with_prefix", "features", "track_features", "preserve_egg_dir",
                     "no_link", "no_softlink", "has_prefix_files", "binary_has_prefix_files",
@@ -40,9 +38,7 @@ TEST_KEYS = ("files", "source_files", "requires", "commands", "imports", "downst
 OUTPUT_KEYS = ("name", "version", "number", "entry_points", "script", "script_interpreter", "build",
                "requirements", "test", "about", "extra", "files", "type", "run_exports", "target")
 RUN_EXPORT_KINDS = ("weak", "strong", "noarch", "weak_constrains", "strong_constrains")
-HASH_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64}
 TEST_SCRIPTS = ("run_test.sh", "run_test.py", "run_test.pl", "run_test.bat")
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
 _NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.\-+]*$")
 _BAD_VERSION_CHARS = set("=@#$%^&*:;\"'\\|<>?/ -")
 
@@ -234,6 +230,12 @@ def check_version(c: Checker, version: str, pos: Pos, where: str) -> None:
                   "a version has no spaces or '-'; use '_' or '.'")
 
 
+def source_keys() -> tuple[str, ...]:
+    """Every key a source entry may have: each registered kind's, then the common ones."""
+    keys = [k for kind in SOURCE_KINDS.values() for k in (*kind.keys, *kind.accepted)]
+    return tuple(dict.fromkeys(keys + list(COMMON_KEYS)))
+
+
 def read_sources(c: Checker, data: YMap, recipe_dir: Path) -> tuple[Source, ...]:
     value = data.get("source")
     if value is None:
@@ -250,31 +252,29 @@ def read_sources(c: Checker, data: YMap, recipe_dir: Path) -> tuple[Source, ...]
     else:
         c.problem(data.value_pos("source"), f"source must be a mapping or a list of mappings, got {_kind(value)}")
         return ()
-    return tuple(read_source(c, s, recipe_dir) for s in entries)
+    sources = tuple(read_source(c, s, recipe_dir) for s in entries)
+    extra = data.get("extra")
+    if isinstance(extra, YMap):                 # the extra: keys a used kind reads
+        for kind in dict.fromkeys(SOURCE_KINDS[s.kind] for s in sources):
+            kind.check_extra(plain(extra), lambda key, message, hint="": c.problem(
+                extra.value_pos(key), message, hint))
+    return sources
+
+
+_READ_BY_TYPE = {"str": Checker.string, "int": lambda c, m, k, w: c.integer(m, k, w, None),
+                 "bool": lambda c, m, k, w: c.boolean(m, k, w) or None, "list": Checker.strings}
 
 
 def read_source(c: Checker, s: YMap, recipe_dir: Path) -> Source:
+    """One entry: the kind its keys select (``tasks.fetch.SOURCE_KINDS``), that kind's keys
+    read by their declared type and checked by the kind, and the keys every kind shares."""
     w = "source"
-    c.known_keys(s, SOURCE_KEYS, w)
-    urls: tuple[str, ...] = ()
-    if "url" in s:
-        urls = c.strings(s, "url", w)
-    hashes: dict[str, str | None] = {}
-    for algo, length in HASH_LENGTHS.items():
-        digest = c.string(s, algo, w)
-        if digest is not None:
-            digest = digest.strip()
-            if len(digest) != length or not _HEX.match(digest):
-                c.problem(s.value_pos(algo), f"source/{algo} must be {length} hex digits, got '{digest}'")
-        hashes[algo] = digest
-    revs = [k for k in ("git_rev", "git_tag", "git_branch") if s.get(k) is not None]
-    if len(revs) > 1:
-        c.problem(s.key_pos[revs[1]], f"more than one git revision: {', '.join(revs)}",
-                  "keep one of git_rev, git_tag, git_branch")
-    git_rev = c.string(s, "git_rev", w) or c.string(s, "git_branch", w)
-    path = c.string(s, "path", w)
-    if path is not None:
-        path = os.path.normpath(recipe_dir / path)
+    c.known_keys(s, source_keys(), w)
+    kind = select_kind(s)
+    options = {key: value for key, type_ in kind.keys.items() if key in s
+               if (value := _READ_BY_TYPE[type_](c, s, key, w)) not in (None, ())}
+    options = kind.prepare(options, recipe_dir, lambda key, message, hint="": c.problem(
+        s.value_pos(key) if key in s else s.pos, message, hint))
     patches: list[str] = []
     for name, pos in c.entries(s, "patches", w):
         patch = Path(os.path.normpath(recipe_dir / name))
@@ -282,16 +282,7 @@ def read_source(c: Checker, s: YMap, recipe_dir: Path) -> Source:
             c.problem(pos, f"patch file not found: {name}",
                       f"expected it at {patch} (patches are relative to the recipe directory)")
         patches.append(str(patch))
-    kind = ("url" if urls else "git" if s.get("git_url") else "hg" if s.get("hg_url") else
-            "svn" if s.get("svn_url") else "path" if path else "none")
-    return Source(
-        kind=kind, urls=urls, fn=c.string(s, "fn", w), md5=hashes["md5"], sha1=hashes["sha1"],
-        sha256=hashes["sha256"], git_url=c.string(s, "git_url", w), git_tag=c.string(s, "git_tag", w),
-        git_rev=git_rev, git_depth=c.integer(s, "git_depth", w, None), hg_url=c.string(s, "hg_url", w),
-        hg_tag=c.string(s, "hg_tag", w), svn_url=c.string(s, "svn_url", w), svn_rev=c.string(s, "svn_rev", w),
-        svn_ignore_externals=c.boolean(s, "svn_ignore_externals", w), path=path,
-        folder=c.string(s, "folder", w), patches=tuple(patches), line=s.pos[0],
-    )
+    return Source(kind.name, options, folder=c.string(s, "folder", w), patches=tuple(patches), line=s.pos[0])
 
 
 def read_run_exports(c: Checker, m: YMap, key: str, where: str) -> RunExports:
