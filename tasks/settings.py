@@ -90,9 +90,13 @@ class Settings:
         return self.triplets[self.build_platform]
 
     def cache_key(self) -> dict[str, Any]:
-        """The settings that change what a build produces (part of stage signatures)."""
-        return {"target_platform": self.target_platform, "build_platform": self.build_platform,
-                "python": self.python, "numpy": self.numpy}
+        """The settings that change what every build produces (part of build stages' signatures).
+
+        Portable: no path, no machine fact beyond the platforms (``cpu_count`` only sets
+        CPU_COUNT/MAKEFLAGS; a build must not depend on it). ``python``/``numpy`` are variant
+        values: they enter only the signatures of recipes that use them (tasks/signatures.py).
+        """
+        return {"target_platform": self.target_platform, "build_platform": self.build_platform}
 
 
 _CONVERTERS = {
