@@ -56,8 +56,9 @@ def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, pref
         "LD_RUN_PATH": f"{p}/lib",
         "SOURCE_DATE_EPOCH": str(source_date_epoch),
         "CFLAGS": f"-ftree-vectorize -fPIC -fstack-protector-strong -O2 -pipe -isystem {p}/include "
-                  f"-fdebug-prefix-map={s}=/usr/local/src/conda/{recipe.name}-{recipe.version} "
-                  f"-fdebug-prefix-map={p}=/usr/local/src/conda-prefix",
+                  # debug info and __FILE__ name no work or cache path (reproducible bytes)
+                  f"-ffile-prefix-map={s}=/usr/local/src/conda/{recipe.name}-{recipe.version} "
+                  f"-ffile-prefix-map={p}=/usr/local/src/conda-prefix",
         "CPPFLAGS": f"-DNDEBUG -D_FORTIFY_SOURCE=2 -O2 -isystem {p}/include",
         "LDFLAGS": f"-Wl,-O2 -Wl,--sort-common -Wl,--as-needed -Wl,-z,relro -Wl,-z,now "
                    f"-Wl,--disable-new-dtags -Wl,-rpath,{p}/lib -Wl,-rpath-link,{p}/lib -L{p}/lib",

@@ -2,8 +2,8 @@
 
 conda-package-handling keeps file times and the clock's time in zip entries, so the same
 prefix would give different bytes each time. Here every member has fixed owner, order and
-time (the build's timestamp), so an unchanged build gives a byte-identical package and
-dependents stay up to date.
+time (the source's SOURCE_DATE_EPOCH), so an unchanged build gives a byte-identical package
+and dependents stay up to date.
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       rendered/<name>.yaml    ``doit render:<name>`` output
       work/<name>/<stage>/    a source stage's tree (extract, patch): shared by all targets
       work/<name>/<target>/<stage>/   a build stage's work (compile's copy, package root)
+      work/<name>/<target>/compile/src_placehold...  the padded tree build.sh runs in
       prefix/<target>/<name>/_h_env...  the long, padded host prefix the build installs into
       stamps/<name>/[<target>/]<stage>.json  a stage's input signature and outputs, written last
       logs/<name>/[<target>/]<stage>.log
@@ -19,6 +20,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       pkgs/                   py-rattler's package cache
       test/<target>/<name>/   test prefixes and work
       tmp/                    staging for atomic writes (same filesystem as the results)
+      tmp/publish/            packages being written (emptied by every run that takes the lock)
 """
 from __future__ import annotations
 
@@ -32,6 +34,16 @@ if TYPE_CHECKING:
 PLACEHOLDER_DIRNAME = "_h_env"
 # conda-build pads host prefixes to 255 characters so any install prefix fits in binaries.
 PADDED_PREFIX_LENGTH = 255
+# The tree build.sh runs in is padded too (less: it is a working directory, and stays
+# well under PATH_MAX with the source's own paths), so it has the same length in caches
+# of different paths and the package stage can replace it by a canonical string.
+SOURCE_DIRNAME = "src"
+PADDED_SOURCE_LENGTH = 160
+# Where packages say they were built: the strings they carry instead of the real host
+# prefix and build tree, so that no cache path is in a package and two caches give the
+# same bytes (``canonical_prefix``).
+CANONICAL_PREFIX_ROOT = "/opt/condoit/"
+CANONICAL_SOURCE_DIRNAME = "_src"
 
 
 # Stages whose results do not depend on the target platform: shared by all targets.
@@ -85,6 +97,11 @@ class Layout:
         """Where downloads are written and verified before they enter the cache."""
         return self.tmp / "downloads"
 
+    @property
+    def publishing(self) -> Path:
+        """Packages being written, renamed into the channel when complete (emptied per run)."""
+        return self.tmp / "publish"
+
     def vcs(self, kind: str, key: str) -> Path:
         return self.cache / "vcs" / kind / key
 
@@ -127,6 +144,24 @@ class Layout:
             component = (component + "_placehold" * 30)[:room]
         return base / component
 
+    def canonical_host_prefix(self, name: str) -> str:
+        """What packages record instead of ``host_prefix(name)``: same length, no cache path."""
+        return canonical_prefix(len(str(self.host_prefix(name))))
+
+    def build_source(self, name: str) -> Path:
+        """The copy of the patched tree build.sh runs in, padded to PADDED_SOURCE_LENGTH
+        characters (when the cache path leaves room) like the host prefix."""
+        base = self.work(name, "compile")
+        room = PADDED_SOURCE_LENGTH - len(str(base)) - 1
+        component = SOURCE_DIRNAME
+        if room > len(component):
+            component = (component + "_placehold" * (room // 10 + 1))[:room]
+        return base / component
+
+    def canonical_build_source(self, name: str) -> str:
+        """What packages carry instead of ``build_source(name)``: same length, no cache path."""
+        return canonical_prefix(len(str(self.build_source(name))), CANONICAL_SOURCE_DIRNAME)
+
     def build_prefix(self, name: str) -> Path:
         return self.prefix_base(name) / "_build_env"
 
@@ -148,3 +183,18 @@ class Layout:
     @property
     def channel_lock(self) -> Path:
         return self.cache / ".channel.lock"
+
+
+def canonical_prefix(length: int, dirname: str = PLACEHOLDER_DIRNAME) -> str:
+    """A path of exactly ``length`` characters that names no cache (``/opt/condoit/_h_env_placehold...``).
+
+    The package stage replaces the real host prefix (``Layout.host_prefix``, whose path
+    depends on where the cache is) by this string in every packaged file before it records
+    prefix placeholders; the build tree likewise, with ``dirname`` ``_src``. The lengths
+    match, so binaries are rewritten byte for byte, and the installer replaces the host
+    prefix's canonical string by the install prefix like any placeholder.
+    """
+    head = CANONICAL_PREFIX_ROOT + dirname
+    if length < len(head):
+        raise ValueError(f"a path of {length} characters is shorter than {head!r}")
+    return (head + "_placehold" * (length // 10 + 1))[:length]

@@ -1,13 +1,16 @@
 """Post-build: make the files a build installed relocatable and check them, in one call.
 
 ``post_build`` edits the files in place (rpaths, shebangs, symlinks, permissions, eggs,
-entry points, link scripts) and reports what the package needs to record: the final file
-list, the files that embed the host prefix, extra run requirements (the glibc floor),
-no_link files, and per-file warnings and problems. The package stage fails on problems.
+entry points, link scripts, GNU build-ids) and reports what the package needs to record:
+the final file list, the files that embed the host prefix, extra run requirements (the
+glibc floor), no_link files, and per-file warnings and problems. The package stage fails
+on problems.
 
 Modules, one job each: ``prefix_scan`` (has_prefix detection and the recipe's rules),
-``elf`` (lief: facts and $ORIGIN relocation), ``checks`` (arch, overlinking, glibc),
-``shebang``, ``entry_points``, ``postlink``, ``symlinks``, ``eggs``, ``perms``, ``globs``.
+``elf`` (lief: facts, $ORIGIN relocation, build-ids), ``canonical`` (cache paths replaced
+by canonical ones, deterministic static archives; the package stage calls it before
+``post_build``), ``checks`` (arch, overlinking, glibc), ``shebang``, ``entry_points``,
+``postlink``, ``symlinks``, ``eggs``, ``perms``, ``globs``.
 """
 from __future__ import annotations
 
@@ -63,14 +66,18 @@ class _Report:
 
 def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings: Settings, *,
                placeholder: str | None = None, dependency_files: Mapping[str, Sequence[str]] = {},
-               host_prefix_files: Sequence[str] = ()) -> PostBuildResult:
+               host_prefix_files: Sequence[str] = (), edited: Sequence[str] = ()) -> PostBuildResult:
     """Modify files in place in ``prefix`` (rpaths, shebangs, perms, scripts) and report.
 
-    ``placeholder``: the host prefix the build ran in, when ``prefix`` is a copy of it
-    (default: ``prefix`` itself). ``dependency_files``: package name -> files it installs,
-    for the packages that will be installed next to this one (its run requirements).
+    ``placeholder``: the host prefix the files name, when ``prefix`` is a copy of it
+    (default: ``prefix`` itself); the package stage passes the canonical one it put in
+    place of the real host prefix (``canonical.canonicalize``). ``dependency_files``:
+    package name -> files it installs, for the packages that will be installed next to
+    this one (its run requirements).
     ``host_prefix_files``: files the host requirements put in the host prefix (to name
     overlinking, and for build/always_include_files when they are present under ``prefix``).
+    ``edited``: files the caller already changed (canonical paths): with the ELF files
+    relocated here, their GNU build-id is recomputed from their final bytes at the end.
     """
     prefix = Path(prefix)
     host = posixpath.normpath(placeholder or str(prefix))
@@ -93,10 +100,15 @@ def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings:
     report.add(*symlinks.fix_symlinks(prefix, files, [host]))
 
     elves, scripts = _classify(prefix, files)
-    infos = _relocate_elves(prefix, elves, host, recipe, settings, report)
+    relocated: set[str] = set()
+    infos = _relocate_elves(prefix, elves, host, recipe, settings, report, relocated)
     _check_elves(infos, files, host, recipe, settings, dependency_files, host_prefix_files, report)
     _fix_shebangs(prefix, scripts, host, build_prefix, recipe, rules, report)
     perms.fix_permissions(prefix, files)
+    # the last edit of an ELF file changed here: its build-id, from its final bytes
+    touched = relocated | set(edited)
+    report.log += [f"{rel}: build-id recomputed" for rel in elves
+                   if rel in touched and elf.set_build_id(prefix / rel)]
 
     placeholders = list(dict.fromkeys([host, os.path.realpath(host), LEGACY_PLACEHOLDER]))
     hits = scan(prefix, files, placeholders, leaks=[build_prefix])
@@ -164,8 +176,9 @@ def _relocation_scope(recipe: Recipe, rel: str) -> bool:
 
 
 def _relocate_elves(prefix: Path, elves: Sequence[str], host: str, recipe: Recipe, settings: Settings,
-                    report: _Report) -> dict[str, elf.ElfInfo]:
-    """Relocate the target's ELF files in scope; returns the facts of every target-arch ELF file."""
+                    report: _Report, relocated: set[str]) -> dict[str, elf.ElfInfo]:
+    """Relocate the target's ELF files in scope (their names go to ``relocated``); returns the
+    facts of every target-arch ELF file."""
     infos: dict[str, elf.ElfInfo] = {}
     for rel in elves:
         binary = elf.parse(prefix / rel)
@@ -186,6 +199,8 @@ def _relocate_elves(prefix: Path, elves: Sequence[str], host: str, recipe: Recip
             except elf.RelocationError as exc:
                 report.problems.append(f"{rel}: {exc}")
                 changes = ()
+            if changes:
+                relocated.add(rel)
             for change in changes:
                 old = ":".join(change.old) or "(none)"
                 report.log.append(f"{rel}: {change.tag} {old} -> {':'.join(change.new)}")

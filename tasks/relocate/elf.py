@@ -4,12 +4,19 @@ A package is built in a long host prefix and installed somewhere else, so an abs
 RPATH/RUNPATH into the host prefix would point nowhere after installation. Rewriting it
 relative to ``$ORIGIN`` (the directory of the file itself) keeps it valid wherever the
 package lands. lief edits the dynamic section in place and keeps the binary runnable.
+
+Reproducible bytes: lief rebuilds ``.dynstr`` but leaves what followed the live strings
+(the tail of the old search path) in place; those unreferenced bytes are zeroed. And the
+GNU build-id, which the linker computed from the file it wrote, is recomputed from the
+final content (``set_build_id``), as debugedit's ``--build-id`` does.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import re
+import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,7 +233,7 @@ def relocate(binary: lief.ELF.Binary, path: Path, rel: str, prefix: str,
             entry.paths = list(new)
         changes.append(RpathChange(tag, old, new, dropped))
     if changes:
-        _write(binary, path, {c.tag: c.new for c in changes})
+        _write(binary, path, {c.tag: c.new for c in changes}, [":".join(c.old) for c in changes if c.old])
     return tuple(changes)
 
 
@@ -234,18 +241,175 @@ class RelocationError(RuntimeError):
     """lief could not write a file with the wanted search path (the file is left unchanged)."""
 
 
-def _write(binary: lief.ELF.Binary, path: Path, expected: dict[str, tuple[str, ...]]) -> None:
-    """Rebuild next to the file, check the result, and rename it over the file (same mode)."""
+def _write(binary: lief.ELF.Binary, path: Path, expected: dict[str, tuple[str, ...]],
+           old_values: Sequence[str] = ()) -> None:
+    """Rebuild next to the file, blank what is left of the old search path, check the result,
+    and rename it over the file (same mode)."""
     mode = path.stat().st_mode & 0o7777
+    needed, soname = list(binary.libraries), _soname(binary)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".lief")
     os.close(fd)
     try:
         binary.write(tmp)
         written = parse(Path(tmp))
-        if written is None or any(_entry_paths(written, t) != v for t, v in expected.items()):
+        if written is not None and old_values:
+            if blank_stale_strings(Path(tmp), written, old_values):
+                written = parse(Path(tmp))
+        if written is None or any(_entry_paths(written, t) != v for t, v in expected.items()) \
+                or list(written.libraries) != needed or _soname(written) != soname:
             raise RelocationError(f"lief wrote an unreadable or unchanged {path.name}")
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _soname(binary: lief.ELF.Binary) -> str | None:
+    entry = binary.get(lief.ELF.DynamicEntry.TAG.SONAME)
+    return entry.name if entry is not None else None
+
+
+def _live_strings(binary: lief.ELF.Binary) -> set[bytes]:
+    """Every string the file's dynamic string table must keep (names, paths, versions)."""
+    live: set[bytes] = set()
+    for entry in binary.dynamic_entries:
+        for attr in ("name", "paths"):
+            value = getattr(entry, attr, None)
+            if isinstance(value, str):
+                live.add(value.encode())
+            elif isinstance(value, list):
+                live.add(":".join(value).encode())
+    live.update(s.name.encode() for s in binary.dynamic_symbols)
+    for requirement in binary.symbols_version_requirement:
+        live.add(requirement.name.encode())
+        live.update(a.name.encode() for a in requirement.get_auxiliary_symbols())
+    for definition in binary.symbols_version_definition:
+        live.update(a.name.encode() for a in definition.auxiliary_symbols)
+    live.discard(b"")
+    return live
+
+
+# Dynamic tags whose string values lief does not expose by name.
+_UNNAMED_STRING_TAGS = ("AUXILIARY", "FILTER", "CONFIG", "DEPAUDIT", "AUDIT")
+
+
+def blank_stale_strings(path: Path, binary: lief.ELF.Binary, old_values: Sequence[str]) -> bool:
+    """Zero the pieces of the old search path(s) lief left in the dynamic string table.
+
+    A NUL-delimited piece is zeroed only when it is part of an old search path value and
+    no string the file references ends with it (string tables share suffixes). Returns
+    whether the file changed.
+    """
+    tags = lief.ELF.DynamicEntry.TAG
+    strtab, strsz = binary.get(tags.STRTAB), binary.get(tags.STRSZ)
+    if strtab is None or strsz is None:
+        return False
+    try:
+        start = binary.virtual_address_to_offset(strtab.value)
+    except Exception:  # lief raises when the address is in no segment
+        return False
+    if any(binary.get(getattr(tags, t)) is not None for t in _UNNAMED_STRING_TAGS if hasattr(tags, t)):
+        return False  # strings lief does not name: cannot tell what is live
+    olds = [v.encode() for v in old_values if v]
+    live = _live_strings(binary)
+    with open(path, "r+b") as fh:
+        fh.seek(start)
+        table = bytearray(fh.read(strsz.value))
+        changed = False
+        pos = 0
+        while pos < len(table):
+            end = table.find(b"\0", pos)
+            end = len(table) if end == -1 else end
+            piece = bytes(table[pos:end])
+            if piece and any(piece in old for old in olds) \
+                    and not any(piece.endswith(s) for s in live):
+                table[pos:end] = bytes(end - pos)
+                changed = True
+            pos = end + 1
+        if changed:
+            fh.seek(start)
+            fh.write(table)
+    return changed
+
+
+# -- GNU build-id ------------------------------------------------------------------------
+_NT_GNU_BUILD_ID = 3
+_SHT_NOTE = 7
+_PT_NOTE = 4
+
+
+def _build_id_spans(data: bytes) -> list[tuple[int, int]]:
+    """(offset, size) of each GNU build-id descriptor in the notes of an ELF file's bytes."""
+    if data[:4] != ELF_MAGIC or data[4] not in (1, 2) or data[5] not in (1, 2):
+        return []
+    e = "<" if data[5] == 1 else ">"
+    if data[4] == 2:  # ELF64
+        phoff, shoff = struct.unpack_from(e + "QQ", data, 0x20)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from(e + "HHHH", data, 0x36)
+        ph = lambda o: struct.unpack_from(e + "IIQQQQQQ", data, o)  # noqa: E731
+        sh = lambda o: struct.unpack_from(e + "IIQQQQIIQQ", data, o)  # noqa: E731
+        ph_fields, sh_fields = (0, 2, 5, 7), (1, 4, 5, 8)
+    else:  # ELF32
+        phoff, shoff = struct.unpack_from(e + "II", data, 0x1C)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from(e + "HHHH", data, 0x2A)
+        ph = lambda o: struct.unpack_from(e + "IIIIIIII", data, o)  # noqa: E731
+        sh = lambda o: struct.unpack_from(e + "IIIIIIIIII", data, o)  # noqa: E731
+        ph_fields, sh_fields = (0, 1, 4, 7), (1, 4, 5, 8)
+    areas: set[tuple[int, int, int]] = set()  # (offset, size, alignment) of note areas
+    tables = ((phoff, phnum, phentsize, ph, ph_fields, _PT_NOTE),
+              (shoff, shnum, shentsize, sh, sh_fields, _SHT_NOTE))
+    for table, count, size, read, (t, off, sz, al), kind in tables:
+        if not table or not size:
+            continue
+        for i in range(count):
+            start = table + i * size
+            if start + size > len(data):
+                break
+            row = read(start)
+            if row[t] == kind:
+                areas.add((row[off], row[sz], 8 if row[al] == 8 else 4))
+    spans: set[tuple[int, int]] = set()
+    for offset, size, align in areas:
+        pos, end = offset, min(offset + size, len(data))
+        while pos + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from(e + "III", data, pos)
+            name_at = pos + 12
+            desc_at = name_at + (namesz + align - 1) // align * align
+            if desc_at + descsz > end:
+                break
+            if ntype == _NT_GNU_BUILD_ID and data[name_at:name_at + namesz] == b"GNU\0" and descsz:
+                spans.add((desc_at, descsz))
+            pos = desc_at + (descsz + align - 1) // align * align
+    return sorted(spans)
+
+
+def set_build_id(path: Path) -> bool:
+    """Recompute the GNU build-id of ``path`` from its content; returns whether it changed.
+
+    The id becomes the SHA-1 (SHA-256 for descriptors longer than 20 bytes) of the file
+    with the descriptor zeroed, cut to the descriptor's length: the same bytes give the
+    same id, whatever paths the linker saw.
+    """
+    with open(path, "rb") as fh:
+        data = bytearray(fh.read())
+    spans = _build_id_spans(bytes(data))
+    if not spans or any(size > 32 for _, size in spans):
+        return False
+    old = [bytes(data[o:o + n]) for o, n in spans]
+    for offset, size in spans:
+        data[offset:offset + size] = bytes(size)
+    longest = max(size for _, size in spans)
+    digest = (hashlib.sha1 if longest <= 20 else hashlib.sha256)(data).digest()
+    if old == [digest[:n] for _, n in spans]:
+        return False
+    mode = path.stat().st_mode & 0o7777
+    path.chmod(mode | 0o200)  # a read-only file is still ours to finish
+    try:
+        with open(path, "r+b") as fh:
+            for offset, size in spans:
+                fh.seek(offset)
+                fh.write(digest[:size])
+    finally:
+        path.chmod(mode)
+    return True
