@@ -6,7 +6,7 @@ reported as a RecipeProblem naming every recipe on it, in order.
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from .errors import RecipeProblem
 from .model import Recipe, spec_name
@@ -84,14 +84,40 @@ def build_order(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], li
     return tuple(order), cycles
 
 
-def cycle_problems(cycles: list[list[str]], recipes: Mapping[str, Recipe]) -> list[RecipeProblem]:
-    """One problem per cycle, located at the first recipe's meta.yaml."""
+# Where a recipe's build/host requirements are written: (label, package name, (line, col)).
+Written = Sequence[tuple[str, str, tuple[int, int]]]
+
+
+def requirement_on(recipe: Recipe, dep: Recipe, written: Written) -> tuple[str, str, tuple[int, int]] | None:
+    """The first build/host requirement of ``recipe`` (as written) on a package ``dep`` makes."""
+    provides = set(dep.provides)
+    return next((w for w in written if w[1] in provides), None)
+
+
+def cycle_problems(cycles: list[list[str]], recipes: Mapping[str, Recipe],
+                   written: Mapping[str, Written] | None = None) -> list[RecipeProblem]:
+    """One problem per cycle, at the first recipe's requirement on the next one.
+
+    The hint lists each link of the cycle at the line of meta.yaml it is written on.
+    """
+    written = written or {}
     problems = []
     for cycle in cycles:
-        first = recipes[cycle[0]]
         chain = " -> ".join(cycle + [cycle[0]])
+        links, first_pos = [], (1, 1)
+        for i, name in enumerate(cycle):
+            recipe, dep = recipes[name], recipes[cycle[(i + 1) % len(cycle)]]
+            found = requirement_on(recipe, dep, written.get(name, ()))
+            if found is None:
+                links.append(f"{recipe.meta_path}: {name} needs {dep.name}")
+                continue
+            label, package, (line, col) = found
+            made_by = f", made by {dep.name}" if package != dep.name else ""
+            links.append(f"{recipe.meta_path}:{line}:{col}: {name} needs '{package}' ({label}{made_by})")
+            if i == 0:
+                first_pos = (line, col)
         problems.append(RecipeProblem(
-            first.meta_path, 1, 1, f"dependency cycle between recipes: {chain}",
-            "break the cycle: a build/host requirement of one of these recipes must not need the others "
-            f"({', '.join(str(recipes[n].meta_path) for n in cycle)})"))
+            recipes[cycle[0]].meta_path, *first_pos, f"dependency cycle between recipes: {chain}",
+            "break the cycle: one of these build/host requirements must go (a recipe cannot need "
+            "a package that needs it back):\n      " + "\n      ".join(links)))
     return problems

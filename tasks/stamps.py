@@ -15,7 +15,8 @@ from typing import Any
 
 from .fsutil import write_json_atomic
 
-STAMP_FORMAT = 1
+# 2: stamps carry ``check``, the stat fingerprint of the files the stage vouches for.
+STAMP_FORMAT = 2
 
 
 def signature(parts: Any) -> str:
@@ -35,8 +36,9 @@ def read_stamp(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def write_stamp(path: Path, sig: str, outputs: dict[str, Any]) -> None:
-    write_json_atomic(path, {"format": STAMP_FORMAT, "signature": sig, "outputs": outputs,
+def write_stamp(path: Path, sig: str, outputs: dict[str, Any], check: str = "") -> None:
+    """``outputs`` feed dependents' signatures (content only); ``check`` only verifies the result."""
+    write_json_atomic(path, {"format": STAMP_FORMAT, "signature": sig, "outputs": outputs, "check": check,
                              "finished": time.time()})
 
 

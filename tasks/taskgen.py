@@ -11,8 +11,11 @@ from typing import Any, Iterator
 
 from doit import get_var
 
-from .errors import CondoitError
+from doit.exceptions import TaskFailed
+
+from .errors import CondoitError, RecipeProblem
 from .paths import Layout
+from .recovery import recover_doit_db, report, sweep_partial_packages
 from .render.stack_loader import load_stack
 from .settings import load_settings
 from .stages import STAGES
@@ -30,8 +33,10 @@ _VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "ma
 
 
 def doit_config() -> dict[str, Any]:
-    settings = context().settings
-    return dict(DOIT_CONFIG_BASE, dep_file=str(Layout.of(settings).doit_db))
+    """doit's settings; a damaged doit database is moved aside first (doit would crash on it)."""
+    db = Layout.of(context().settings).doit_db
+    report(recover_doit_db(db))
+    return dict(DOIT_CONFIG_BASE, dep_file=str(db))
 
 
 @lru_cache(maxsize=1)
@@ -82,11 +87,33 @@ def render_tasks() -> Iterator[dict[str, Any]]:
         }
 
 
+PROBLEMS_TASK = "problems"
+
+
+def stack_problems(problems: tuple[RecipeProblem, ...]) -> TaskFailed:
+    """doit action: the stack's recipe problems, as the failure that ends `doit build`."""
+    return TaskFailed(f"{len(problems)} problem(s) in the stack's recipes; the recipes they name were not "
+                      "built:\n" + "\n".join(str(p) for p in problems))
+
+
 def build_tasks() -> Iterator[dict[str, Any]]:
+    """`build:<recipe>` per recipe; `build` is all of them, then the stack's problems, if any.
+
+    A broken recipe must fail the run, but only after everything that does not need it
+    was built: the `problems` task needs every `build:<recipe>` (doit would otherwise
+    start it first) and fails with every problem, which doit repeats in its summary.
+    """
     ctx = context()
-    yield {"name": None, "doc": "build a recipe and everything it needs into the indexed local channel"}
+    recipes = ctx.stack.in_build_order()
+    group: dict[str, Any] = {"name": None, "doc": "build a recipe and everything it needs into the indexed local channel"}
+    if ctx.stack.problems:
+        group["task_dep"] = [PROBLEMS_TASK]
+        yield {"basename": PROBLEMS_TASK, "doc": "the stack's broken recipes (fails `doit build`)",
+               "actions": [(stack_problems, [ctx.stack.problems])], "verbosity": 1,
+               "task_dep": [f"build:{r.name}" for r in recipes]}
+    yield group
     last = "test" if "test" in STAGES else "index"
-    for recipe in ctx.stack.in_build_order():
+    for recipe in recipes:
         yield {
             "name": recipe.name,
             "doc": f"{recipe.name} {recipe.version} and its dependencies, packaged and indexed",
@@ -106,3 +133,4 @@ def hold_lock_for_writes() -> None:
     except LockBusy as exc:
         print(f"condoit: {exc}", file=sys.stderr)
         raise SystemExit(3)
+    sweep_partial_packages(context().layout)

@@ -3,13 +3,20 @@
 lief takes about 0.6 s to import. The package stage needs it right after compile, in the
 same doit process; importing it on a thread while the main thread only waits for
 build.sh takes that time off the critical path.
+
+The import must be finished before the stage returns. A thread still inside lief's C++
+module initialisation when the interpreter shuts down is ended by ``pthread_exit``; the
+forced unwind meets a ``catch (...)`` in the C++ runtime and the process aborts
+("FATAL: exception not rethrown", exit 134). So ``prefetching`` is a context manager that
+joins its thread on the way out, whether build.sh succeeded or not.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import threading
-from typing import Iterable
+from typing import Iterable, Iterator
 
 POST_BUILD_MODULES = ("lief", "tasks.relocate")
 
@@ -22,8 +29,16 @@ def _import_quietly(names: tuple[str, ...]) -> None:
             return
 
 
-def prefetch_modules(names: Iterable[str]) -> None:
-    """Start importing ``names`` on a daemon thread (no-op for modules already loaded)."""
+@contextlib.contextmanager
+def prefetching(names: Iterable[str]) -> Iterator[None]:
+    """Import ``names`` on a thread while the body runs; wait for the import at the end."""
     missing = tuple(n for n in names if n not in sys.modules)
+    thread = None
     if missing:
-        threading.Thread(target=_import_quietly, args=(missing,), daemon=True, name="prefetch").start()
+        thread = threading.Thread(target=_import_quietly, args=(missing,), name="prefetch")
+        thread.start()
+    try:
+        yield
+    finally:
+        if thread is not None:
+            thread.join()

@@ -166,14 +166,16 @@ def make_context(tmp: Path, *recipes: Recipe, mirrors: tuple[str, ...] = ()):
 
 def run_stage(stage: str, recipe: Recipe, ctx) -> str | None:
     """Run one stage like doit would; returns the failure text or None."""
+    from tasks.stages import STAGES
     from tasks.stages.base import execute
-    failed = execute(stage, recipe.name, ctx)
+    failed = execute(STAGES[stage], recipe.name, ctx)
     return None if failed is None else str(failed)
 
 
 def is_current(stage: str, recipe: Recipe, ctx) -> bool:
+    from tasks.stages import STAGES
     from tasks.stages.base import is_current as current
-    return current(stage, recipe.name, ctx)
+    return current(STAGES[stage], recipe.name, ctx)
 
 
 # -- doit in a subprocess ------------------------------------------------------------------

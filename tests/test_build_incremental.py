@@ -11,6 +11,7 @@ import pytest
 
 from conftest import require_cross_toolchain
 from doit_runner import run_doit, write_recipe
+from test_package_metadata import info_files
 from tasks.paths import Layout
 
 LIBFOO_META = """
@@ -207,6 +208,38 @@ def test_failing_build_script_names_recipe_stage_and_log(stack_dirs):
     assert (layout.work("broken", "compile") / "conda_build.sh").is_file()
     assert not layout.stamp("broken", "compile").exists()
     assert not list((cache / "channel").rglob("broken-*"))
+
+
+def test_recipe_without_build_script_says_so(stack_dirs):
+    """A source and no build.sh nor build/script: 'no build script', before any environment
+    is made; without a source it is a metapackage (conda-build runs no script) and builds."""
+    recipes, cache = stack_dirs
+    src = recipes.parent / "src"
+    src.mkdir()
+    (src / "hello.c").write_text("int main(void) { return 0; }\n")
+    directory = write_recipe(recipes, "noscript", f"""
+        package: {{name: noscript, version: "1"}}
+        source:
+          path: {src}
+        build:
+          number: 0
+        """)
+    write_recipe(recipes, "meta", """
+        package: {name: meta, version: "1"}
+        about: {summary: only requirements}
+        """)
+    run = run_doit(recipes, cache, "build:noscript")
+    assert run.returncode != 0
+    assert "[noscript] stage 'compile' failed: no build script: the recipe directory " \
+           f"{directory} has no build.sh and {directory / 'meta.yaml'}:4 has no `build: script:`" in run.output
+    assert f"hint: add {directory / 'build.sh'}" in run.output and "`build: script: ...`" in run.output
+    assert "installed nothing" not in run.output
+    assert not Layout(cache).host_prefix("noscript").exists()      # failed before making environments
+    meta = run_doit(recipes, cache, "build:meta")
+    assert meta.returncode == 0, meta.output
+    assert stages("meta", "compile", "package", "index") <= meta.ran
+    info = info_files(cache, "linux-aarch64", "meta")
+    assert json.loads(info["info/paths.json"])["paths"] == []           # a package with no files
 
 
 def test_native_build_of_the_same_recipes(stack_dirs):

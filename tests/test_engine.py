@@ -5,24 +5,15 @@ import subprocess
 import sys
 import time
 
-from doit_runner import ROOT, run_doit, write_recipe
+from doit_runner import ROOT, run_doit, text_recipe
 from tasks.paths import Layout
 
-TEXT_META = """
-package: {{name: {name}, version: "1.0"}}
-build:
-  noarch: generic
-test:
-  commands:
-    - grep -qx {name} $PREFIX/share/{name}.txt
-"""
-TEXT_BUILD = "mkdir -p $PREFIX/share\necho $PKG_NAME > $PREFIX/share/$PKG_NAME.txt\n"
 STAGES = ("compile", "package", "index", "test")
 
 
 def text_stack(recipes, *names):
     for name in names:
-        write_recipe(recipes, name, TEXT_META.format(name=name), build_sh=TEXT_BUILD)
+        text_recipe(recipes, name)
 
 
 def test_parallel_build_of_independent_recipes(stack_dirs):

@@ -147,6 +147,21 @@ def test_duplicate_package_names_name_both_files(tmp_path):
     assert "duplicate package name 'same'" in problem.message
 
 
+def test_duplicate_package_name_points_at_both_name_lines(tmp_path):
+    root = tmp_path / "recipes"
+    recipe_dir(root, "a", "{% set name = 'same' %}\n\npackage:\n  name: {{ name }}\n  version: '1'\n")
+    recipe_dir(root, "b", "package:\n  name: other\n  version: '1'\nbuild:\n  number: 0\n"
+                          "outputs:\n  - name: libother\n  - name: same\n")
+    recipe_dir(root, "c", "# a copy\npackage:\n    name: same\n    version: '2'\n")
+    s = stack(root)
+    assert [r.name for r in s.recipes] == ["same"]
+    first = root / "a" / "meta.yaml"
+    assert [str(p).splitlines()[0] for p in s.problems] == [
+        f"{root / 'b' / 'meta.yaml'}:8:11: duplicate package name 'same': also produced by {first}:4:9",
+        f"{root / 'c' / 'meta.yaml'}:3:11: duplicate package name 'same': also produced by {first}:4:9",
+    ]
+
+
 def test_problems_in_variant_file(tmp_path):
     root = tmp_path / "recipes"
     write(root / "conda_build_config.yaml", "zlib:\n  - 1.2\n  bad: [\npython:  # [lnux]\n  - 3.11\n")

@@ -80,6 +80,39 @@ def test_cycle_names_every_recipe_and_blocks_dependents(tmp_path):
     assert "needs a" in blocked.message
 
 
+def test_cycle_points_at_each_requirement_line(tmp_path):
+    """Each link of a cycle is located where meta.yaml writes it (lines of the file, not of
+    the jinja output), and recipes blocked by it at their requirement on it."""
+    root = tmp_path / "recipes"
+    recipe_dir(root, "a", _pkg("a", host=("zlib", "b >=1")))
+    recipe_dir(root, "b", """\
+    {% set deps = ["tool", "c"] %}
+    package:
+      name: b
+      version: '1.0'
+    requirements:
+      build:
+    {% for dep in deps %}
+        - {{ dep }}
+    {% endfor %}
+    """)
+    recipe_dir(root, "c", _pkg("c-split", extra="outputs:\n  - name: c\n    requirements:\n      host: [zlib, a]\n"))
+    recipe_dir(root, "d", _pkg("d", build=("make",), host=("a",)))
+    recipe_dir(root, "zlib", _pkg("zlib"))
+    s = stack(root)
+    (cycle,) = (p for p in s.problems if p.message.startswith("dependency cycle"))
+    assert (cycle.path, cycle.line, cycle.col) == (root / "a" / "meta.yaml", 7, 7)
+    links = cycle.hint.splitlines()[1:]
+    assert [link.strip() for link in links] == [
+        f"{root / 'a' / 'meta.yaml'}:7:7: a needs 'b' (requirements/host)",
+        f"{root / 'b' / 'meta.yaml'}:8:7: b needs 'c' (requirements/build, made by c-split)",
+        f"{root / 'c' / 'meta.yaml'}:7:20: c-split needs 'a' (requirements/host of output c)",
+    ]
+    (blocked,) = (p for p in s.problems if p.path == root / "d" / "meta.yaml")
+    assert (blocked.line, blocked.col) == (8, 7)
+    assert str(cycle).startswith(f"{root / 'a' / 'meta.yaml'}:7:7: dependency cycle")
+
+
 def test_build_order_is_deterministic():
     graph = {"z": (), "y": ("z",), "x": ("z",), "w": ("x", "y")}
     assert build_order(graph) == (("z", "x", "y", "w"), [])

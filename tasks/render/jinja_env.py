@@ -18,6 +18,7 @@ from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 
 from .suggest import close_match
+from .template_cache import template_for
 
 # Bump when the extension changes the compiled code (it keys the template cache).
 EXTENSION_VERSION = 1
@@ -97,10 +98,9 @@ class JinjaProblem(Exception):
 def render(source: str, context: Mapping[str, Any], source_lines: list[str],
            cache_dir: Path | None = None) -> Rendered:
     """Render ``source`` with ``context``; raise JinjaProblem located in the original text."""
-    from .template_cache import template_for
     env = environment()
     try:
-        template = template_for(source, cache_dir)
+        template = template_for(source, cache_dir, env, EXTENSION_VERSION)
     except jinja2.TemplateSyntaxError as exc:
         line = exc.lineno or 1
         raise JinjaProblem(line, _col_of_tag(source_lines, line), f"jinja2 syntax error: {exc.message}",

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import RecipeProblem
-from ..model import PKG_HASH_MARKER, Frozen, Recipe
+from ..model import PKG_HASH_MARKER, Frozen, Recipe, spec_name
 from ..paths import Layout
 from ..settings import Settings
 from ..stack import Skipped
 from . import schema, yaml_positions
 from .functions import PIN_TOKEN, PinState, Versioned, make_functions
 from .jinja_env import JinjaProblem, environment, render
+from .matchspec import SpecError, normalize
 from .selectors import SelectorProblem, namespace, select_lines
 from .tracking import TrackingDict
 from .variants import STRUCTURAL_KEYS, pin_requirements
@@ -35,6 +36,8 @@ SHELL_VARS = ("PYTHON", "PREFIX", "BUILD_PREFIX", "SRC_DIR", "SP_DIR", "STDLIB_D
 # Selector names that read the python / numpy variant.
 _PY_ALIASES = {"py": "python", "py3k": "python", "py2k": "python",
                **{f"py{v}": "python" for v in ("26", "27", *[f"3{m}" for m in range(16)])}, "np": "numpy"}
+# Jinja names derived from a variant key: reading one uses the key.
+_DERIVED = {"PY_VER": "python", "PY3K": "python", "NPY_VER": "numpy"}
 
 
 @dataclass
@@ -48,6 +51,11 @@ class Result:
     pins: PinState = field(default_factory=PinState)
     text: str = ""
     used: set[str] = field(default_factory=set)    # tracked names the template read
+    # where things are written in meta.yaml (original lines), for problems found later
+    # across recipes (duplicate names, cycles): package -> position of its `name:` value,
+    # and each build/host requirement as (label, package name, position), in file order
+    name_pos: dict[str, tuple[int, int]] = field(default_factory=dict)
+    requirement_pos: list[tuple[str, str, tuple[int, int]]] = field(default_factory=list)
 
 
 def render_recipe(meta_path: Path, settings: Settings, variant: Mapping[str, Any],
@@ -129,7 +137,7 @@ def _parse(meta_path: Path, text: str, settings: Settings, variant: Mapping[str,
     tracked = [k for k in variant if k not in STRUCTURAL_KEYS]
     var = TrackingDict(dict(variant), tracked, result.used)
     context = TrackingDict(_jinja_context(settings, variant, var, meta_path.parent, pins),
-                           tracked + list(pkg), result.used)
+                           tracked + list(pkg), result.used, _DERIVED)
     context.update(pkg, PKG_HASH=PKG_HASH_MARKER)
     try:
         rendered = render(text, context, text.split("\n"), template_cache_dir(settings))
@@ -192,6 +200,39 @@ def _read(meta_path: Path, data: yaml_positions.YMap, selected: str, kept: dict[
         build_script_path=(str(recipe_dir / "build.sh")
                            if build.script is None and "build.sh" in present else None),
     )
+    _locate(meta_path, data, {o.name for o in outputs}, result)
+
+
+def _locate(meta_path: Path, data: yaml_positions.YMap, outputs: set[str], result: Result) -> None:
+    """Fill ``result.name_pos`` and ``result.requirement_pos`` from the positioned data."""
+    quiet = schema.Checker(meta_path, [])       # the recipe is valid: nothing to report here
+    package = data.get("package")
+    if isinstance(package, yaml_positions.YMap) and isinstance(package.get("name"), str):
+        result.name_pos[package["name"]] = package.value_pos("name")
+    places: list[tuple[str, Any]] = [("", data)]
+    items = data.get("outputs")
+    for item in items if isinstance(items, yaml_positions.YList) else ():
+        if isinstance(item, yaml_positions.YMap) and item.get("name") in outputs:
+            result.name_pos.setdefault(item["name"], item.value_pos("name"))
+            places.append((f" of output {item['name']}", item))
+    for suffix, place in places:
+        reqs = place.get("requirements")
+        if isinstance(reqs, yaml_positions.YList):     # an output's shorthand: host and run
+            entries = [("host", text, pos) for text, pos in quiet.entries(place, "requirements", "")]
+        elif isinstance(reqs, yaml_positions.YMap):
+            entries = [(section, text, pos) for section in ("build", "host")
+                       for text, pos in quiet.entries(reqs, section, "")]
+        else:
+            continue
+        for section, text, pos in entries:
+            result.requirement_pos.append((f"requirements/{section}{suffix}", _package_of(text), pos))
+
+
+def _package_of(spec: str) -> str:
+    try:
+        return spec_name(normalize(spec))
+    except SpecError:
+        return spec_name(spec)
 
 
 def _files_in(directory: Path) -> frozenset[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import RecipeProblem
-from ..graph import build_order, cycle_problems, dependencies
+from ..graph import build_order, cycle_problems, dependencies, requirement_on
 from ..model import Recipe
 from ..settings import Settings
 from ..stack import Skipped, Stack
@@ -50,7 +50,8 @@ def load_stack(settings: Settings) -> Stack:
 
     recipes: list[Recipe] = []
     skipped: list[Skipped] = []
-    seen: dict[str, Recipe] = {}
+    seen: dict[str, Result] = {}
+    written: dict[str, list] = {}           # recipe name -> where its requirements are written
     for result in results:
         problems.extend(result.problems)
         if result.skipped is not None:
@@ -60,27 +61,33 @@ def load_stack(settings: Settings) -> Stack:
             continue
         clash = next((seen[p] for p in recipe.provides if p in seen), None)
         if clash is not None:
-            package = next(p for p in recipe.provides if p in clash.provides)
+            package = next(p for p in recipe.provides if p in clash.recipe.provides)
+            line, col = result.name_pos.get(package, (1, 1))
+            first_line, first_col = clash.name_pos.get(package, (1, 1))
             problems.append(RecipeProblem(
-                recipe.meta_path, 1, 1,
-                f"duplicate package name '{package}': also produced by {clash.meta_path}",
+                recipe.meta_path, line, col,
+                f"duplicate package name '{package}': also produced by "
+                f"{clash.meta_path}:{first_line}:{first_col}",
                 "package names must be unique in a stack; remove or rename one of the recipes"))
             continue
         for package in recipe.provides:
-            seen[package] = recipe
+            seen[package] = result
+        written[recipe.name] = result.requirement_pos
         recipes.append(recipe)
 
     graph = dependencies(recipes)
     order, cycles = build_order(graph)
     if cycles:
         by_name = {r.name: r for r in recipes}
-        problems.extend(cycle_problems(cycles, by_name))
+        problems.extend(cycle_problems(cycles, by_name, written))
         on_cycle = {n for c in cycles for n in c}
         for r in recipes:
             if r.name not in order and r.name not in on_cycle:
                 blockers = sorted(d for d in graph[r.name] if d not in order)
+                found = requirement_on(r, by_name[blockers[0]], written.get(r.name, ()))
+                line, col = found[2] if found else (1, 1)
                 problems.append(RecipeProblem(
-                    r.meta_path, 1, 1, f"recipe '{r.name}' needs {', '.join(blockers)}, "
+                    r.meta_path, line, col, f"recipe '{r.name}' needs {', '.join(blockers)}, "
                     "which cannot be built because of a dependency cycle", "break the cycle reported above"))
         kept = set(order)
         recipes = [r for r in recipes if r.name in kept]

@@ -18,19 +18,20 @@ from types import CodeType
 
 import jinja2
 
-from .jinja_env import EXTENSION_VERSION, environment
-
-_SALT = f"{sys.version}|{jinja2.__version__}|{EXTENSION_VERSION}".encode()
 _MEMORY: dict[str, jinja2.Template] = {}
 
 
-def template_for(source: str, cache_dir: Path | None) -> jinja2.Template:
-    """The compiled template of ``source`` (raises jinja2.TemplateSyntaxError)."""
-    key = hashlib.sha256(_SALT + source.encode("utf-8", "surrogatepass")).hexdigest()
+def template_for(source: str, cache_dir: Path | None, env: jinja2.Environment, env_version: str) -> jinja2.Template:
+    """The compiled template of ``source`` in ``env`` (raises jinja2.TemplateSyntaxError).
+
+    ``env_version`` names what the environment's extensions do to the source, so a change
+    to them never reuses code compiled by the old ones.
+    """
+    salt = f"{sys.version}|{jinja2.__version__}|{env_version}".encode()
+    key = hashlib.sha256(salt + source.encode("utf-8", "surrogatepass")).hexdigest()
     template = _MEMORY.get(key)
     if template is not None:
         return template
-    env = environment()
     code = _read(cache_dir, key)
     if code is None:
         code = env.compile(source)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from ..prefix_files import list_prefix, new_files_digest
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from ..toolchain import resolve_build_requirements, toolchain_identity
-from ..warmup import POST_BUILD_MODULES, prefetch_modules
+from ..warmup import POST_BUILD_MODULES, prefetching
 from .base import Context, Stage
 
 # Files of a recipe directory that never influence the build itself.
@@ -39,6 +38,26 @@ def build_script(recipe: Recipe) -> str:
     if recipe.build_script_path and Path(recipe.build_script_path).is_file():
         return Path(recipe.build_script_path).read_text()
     return ""
+
+
+def has_build_script(recipe: Recipe) -> bool:
+    """Whether conda-build would run a script: build/script is given or build.sh exists."""
+    return bool(recipe.build.script) or recipe.build_script_path is not None
+
+
+def no_build_script_message(recipe: Recipe) -> str:
+    """A recipe with a source but nothing to build it (conda-build would package no file)."""
+    line = 1
+    try:
+        lines = recipe.meta_path.read_text(encoding="utf-8-sig").splitlines()
+        line = next((i for i, text in enumerate(lines, 1) if text.startswith("build:")), 1)
+    except (OSError, UnicodeDecodeError):
+        pass
+    return (f"no build script: the recipe directory {recipe.recipe_dir} has no build.sh and "
+            f"{recipe.meta_path}:{line} has no `build: script:`, so nothing would build its source\n"
+            f"    hint: add {recipe.recipe_dir / 'build.sh'} (run with bash, it installs into $PREFIX) or "
+            "`build: script: ...` to meta.yaml; a recipe that only gathers requirements "
+            "(a metapackage) has no `source:`")
 
 
 def recipe_file_digests(recipe: Recipe) -> dict[str, str]:
@@ -71,7 +90,7 @@ def newest_mtime(tree: Path, floor: int = 315532800) -> int:
 class CompileStage(Stage):
     name = "compile"
     doc = "run build.sh into the padded host prefix"
-    version = 3
+    version = 4
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         deps = [("patch", recipe.name)]
@@ -79,6 +98,7 @@ class CompileStage(Stage):
         return deps
 
     def inputs(self, recipe: Recipe, ctx: Context) -> Any:
+        from ..signatures import environment_variant, recipe_scripts
         stack_packages = {p for r in ctx.stack.recipes for p in r.provides}
         tools = resolve_build_requirements(recipe, ctx.settings, stack_packages)
         return {
@@ -89,15 +109,19 @@ class CompileStage(Stage):
             "build_requirements": list(recipe.requirements.build),
             "host_requirements": host_specs(recipe),
             "outputs": compile_inputs(recipe.outputs),
+            # only the variant keys this recipe uses: `doit python=3.12` leaves xz alone
             "variant": recipe.section("variant"),
+            "environment_variant": environment_variant(recipe, ctx.settings,
+                                                       recipe_scripts(recipe, build_script(recipe))),
             "recipe_files": recipe_file_digests(recipe),
             "toolchain": toolchain_identity(tools),
-            "cpu_count": ctx.settings.cpu_count,
+            # no cpu_count: CPU_COUNT/MAKEFLAGS reach build.sh, but a build must not depend on them
         }
 
-    def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
-        return (ctx.layout.work(recipe.name, "compile") / "files.json").is_file() and \
-            ctx.layout.host_prefix(recipe.name).is_dir()
+    def output_paths(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> list[Path]:
+        prefix = ctx.layout.host_prefix(recipe.name)
+        built = sorted({f for p in outputs.get("packages", []) for f in p["files"]})
+        return [ctx.layout.work(recipe.name, "compile") / "files.json", *(prefix / f for f in built)]
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_tree(ctx.layout.work(recipe.name, "compile"))
@@ -110,10 +134,13 @@ class CompileStage(Stage):
     def _build(self, recipe: Recipe, ctx: Context, log: StageLog) -> dict[str, Any]:
         layout, settings = ctx.layout, ctx.settings
         work = layout.work(recipe.name, "compile")
-        src = work / "src"
+        src = layout.build_source(recipe.name)  # padded: the package stage replaces its path
         prefix = layout.host_prefix(recipe.name)
         build_prefix = layout.build_prefix(recipe.name)
 
+        has_script = has_build_script(recipe)
+        if not has_script and recipe.sources and not recipe.outputs:
+            raise log.error(no_build_script_message(recipe))
         stack_packages = {p for r in ctx.stack.recipes for p in r.provides}
         tools = resolve_build_requirements(recipe, settings, stack_packages)
 
@@ -141,17 +168,18 @@ class CompileStage(Stage):
         reenter.chmod(0o755)
 
         log.note(f"# re-enter this build's environment: bash {reenter}")
-        prefetch_modules(POST_BUILD_MODULES)  # loads while build.sh runs; the package stage needs them
-        proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
-                              stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        with prefetching(POST_BUILD_MODULES):  # loads while build.sh runs; the package stage needs them
+            proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
+                                  stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             raise log.error(f"build script exited with status {proc.returncode}; "
                             f"re-enter the build environment with `bash {reenter}`", kept=work, show_tail=True)
 
         files = sorted(set(list_prefix(prefix)) - before)
-        if not files and not recipe.outputs:
-            raise log.error(f"the build script installed nothing into $PREFIX ({prefix})", kept=work,
-                            show_tail=True)
+        if not files and not recipe.outputs and has_script:   # no script, no source: a metapackage
+            script_name = recipe.build_script_path or f"build/script of {recipe.meta_path}"
+            raise log.error(f"the build script ({script_name}) ran but installed nothing into $PREFIX "
+                            f"({prefix})", kept=work, show_tail=True)
         overrides = {}
         for key, fname in (("version", "__conda_version__.txt"), ("build_number", "__conda_buildnum__.txt")):
             f = src / fname
@@ -168,8 +196,7 @@ class CompileStage(Stage):
         result = {"files": files, "packages": packages, "host": host_records, "pkg_hash": pkg_hash,
                   "build_string": build_string,
                   "overrides": overrides, "source_date_epoch": source_date_epoch,
-                  "built_at": int(time.time() * 1000),
-                  "prefix": str(prefix), "tools": list(tools.system)}
+                  "prefix": str(prefix), "src_dir": str(src), "tools": list(tools.system)}
         write_json_atomic(work / "files.json", result)
         return {"files": new_files_digest(prefix, files), "host": host_pins, "pkg_hash": pkg_hash,
                 "build_string": build_string, "overrides": overrides, "packages": packages}

@@ -1,16 +1,17 @@
 """Stage 'download': every source of a recipe into the content-addressed cache.
 
-Signature: only the origin fields of ``source:`` (URLs, hashes, fn, VCS refs; a ``path:``
-source's content digest), never its patches or folders, nor anything outside ``source:``.
+Signature: what each source's kind says its download depends on (URLs, hashes, fn, VCS refs;
+a ``path:`` source's content digest, not its location), never its patches or folders, nor
+anything outside ``source:``. Every kind-specific step is the kind's (``tasks.fetch``).
 Stamp outputs: each source's content identity (archive sha256, commit id, tree digest).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from .. import fetch
 from ..fetch import FetchContext, cached_path, download, download_inputs
-from ..fetch.cache import DownloadCache, Expected
-from ..fsutil import remove_tree
 from ..model import Recipe
 from ..stagelog import stage_log
 from .base import Context, Stage
@@ -29,20 +30,15 @@ class DownloadStage(Stage):
             fctx = FetchContext(ctx.layout, ctx.settings, log, recipe.name, recipe.extra, recipe.version)
             return {"sources": [download(source, fctx) for source in recipe.sources]}
 
-    def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
+    def output_paths(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> list[Path]:
         fetched = outputs.get("sources", [])
-        if len(fetched) != len(recipe.sources):
-            return False
-        for source, record in zip(recipe.sources, fetched):
-            path = cached_path(source, record, ctx.layout)
-            if path is not None and not path.exists():
-                return False
-        return True
+        return [p for s, r in zip(recipe.sources, fetched) if (p := cached_path(s, r, ctx.layout)) is not None]
+
+    def damage(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> str | None:
+        if len(outputs.get("sources", [])) != len(recipe.sources):
+            return "the stamp does not describe every source"
+        return None
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
-        cache = DownloadCache(ctx.layout)
         for source in recipe.sources:
-            if source.kind == "url":
-                cache.remove(Expected.of(source), source.urls)
-            elif source.kind in ("git", "hg", "svn"):
-                remove_tree(cached_path(source, {}, ctx.layout))
+            fetch.clean(source, ctx.layout)

@@ -6,6 +6,7 @@ what it builds against changed, not when a package was merely re-made (early cut
 from __future__ import annotations
 
 import asyncio
+import functools
 import fcntl
 import json
 from pathlib import Path
@@ -38,6 +39,25 @@ def index_channel(ctx: Context, subdir: str, refreshed: Sequence[str]) -> None:
         ensure_channel(layout, [subdir, "noarch"])
 
 
+def repodata_entries(repodata: Path) -> dict[str, dict[str, Any]]:
+    """file name -> record of every package a repodata.json lists ({} when unreadable)."""
+    try:
+        st = repodata.stat()
+    except OSError:
+        return {}
+    return _read_entries(str(repodata), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_entries(path: str, _mtime_ns: int, _size: int) -> dict[str, dict[str, Any]]:
+    """Parsed once per version of the file: every recipe's up-to-date check reads it."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {**data.get("packages", {}), **data.get("packages.conda", {})}
+
+
 def _forget_entries(repodata: Path, file_names: Sequence[str]) -> bool:
     """Remove entries from repodata.json; False when it is missing or unreadable (index all)."""
     try:
@@ -59,9 +79,17 @@ class IndexStage(Stage):
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         return [("package", recipe.name)]
 
-    def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
-        subdirs = outputs.get("subdirs") or []
-        return bool(subdirs) and all((ctx.layout.channel_subdir(s) / "repodata.json").is_file() for s in subdirs)
+    def damage(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> str | None:
+        """repodata must list each package of the recipe with the sha256 of its archive."""
+        package = stamp_outputs(ctx.layout.stamp(recipe.name, "package")) or {}
+        for p in package.get("packages", []):
+            repodata = ctx.layout.channel_subdir(p["subdir"]) / "repodata.json"
+            entry = repodata_entries(repodata).get(p["archive"])
+            if entry is None:
+                return f"{repodata} does not list {p['archive']}"
+            if entry.get("sha256") != p["sha256"]:
+                return f"{repodata} lists {p['archive']} with another sha256 than the package's"
+        return None
 
     def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
         package = stamp_outputs(ctx.layout.stamp(recipe.name, "package")) or {}

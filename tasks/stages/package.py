@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..fsutil import remove_tree, sha256_file
 from ..model import Recipe, spec_name
+from ..paths import CANONICAL_SOURCE_DIRNAME, canonical_prefix
 from ..outputs import package_host_records, package_recipes
 from ..prefix_files import copy_files, new_files_digest
 from ..requirements import package_requirements, run_exports_json
@@ -67,7 +68,7 @@ def recipe_files(recipe: Recipe) -> dict[str, bytes]:
 class PackageStage(Stage):
     name = "package"
     doc = "make the conda package from the files the build installed"
-    version = 3
+    version = 4
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
         return [("compile", recipe.name)]
@@ -85,10 +86,20 @@ class PackageStage(Stage):
             "max_glibc": ctx.settings.max_glibc,
         }
 
-    def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
+    def damage(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> str | None:
+        """A published package must still be the bytes the stamp records (always hashed)."""
         packages = outputs.get("packages") or []
-        return bool(packages) and all(
-            (ctx.layout.channel_subdir(p["subdir"]) / p["archive"]).is_file() for p in packages)
+        if not packages:
+            return "the stamp lists no package"
+        for p in packages:
+            archive = ctx.layout.channel_subdir(p["subdir"]) / p["archive"]
+            try:
+                found = sha256_file(archive)
+            except OSError:
+                return f"{archive} is missing"
+            if found != p["sha256"]:
+                return f"{archive} has sha256 {found[:12]}..., the stamp says {p['sha256'][:12]}... (damaged or replaced)"
+        return None
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_tree(ctx.layout.work(recipe.name, "package"))
@@ -114,7 +125,7 @@ def _make_package(package: Recipe, recipe: Recipe, ctx: Context, built: dict[str
     result = _post_processed_copy(package, ctx, built, root, log)
     index = _index_meta(package, ctx, built, result.extra_run_requirements)
     info_files = _write_info(package, ctx, built, root, index, result)
-    archive = _publish(ctx, root, index, result.files, info_files, built["built_at"])
+    archive = _publish(ctx, root, index, result.files, info_files, package_time_ms(built))
     content = signature({"index": {k: v for k, v in index.to_json().items() if k != "timestamp"},
                          "files": new_files_digest(root, result.files),
                          "run_exports": run_exports_json(package)})
@@ -127,6 +138,7 @@ def _post_processed_copy(recipe: Recipe, ctx: Context, built: dict[str, Any], ro
                          log: StageLog) -> Any:
     """Copy the built files (and always_include_files) to ``root`` and relocate/check them there."""
     from ..relocate import post_build  # lief is heavy: not on doit's loading path
+    from ..relocate.canonical import canonicalize
     from ..relocate.globs import select as select_paths
     host_prefix = Path(built["prefix"])
     remove_tree(root)
@@ -134,17 +146,33 @@ def _post_processed_copy(recipe: Recipe, ctx: Context, built: dict[str, Any], ro
     copy_files(host_prefix, root, built["files"])
     host_files = _dependency_files(host_prefix, built["host"])
     all_host_files = sorted({f for files in host_files.values() for f in files})
-    copy_files(host_prefix, root, list(select_paths(all_host_files, recipe.build.always_include_files)))
+    included = list(select_paths(all_host_files, recipe.build.always_include_files))
+    copy_files(host_prefix, root, included)
+    # the package names no cache: the host prefix and the build tree become canonical
+    # strings of their lengths (the first is the placeholder the package records)
+    placeholder = canonical_prefix(len(str(host_prefix)))
+    replacements = [(str(host_prefix), placeholder)]
+    if built.get("src_dir"):
+        src_dir = built["src_dir"]
+        replacements.append((src_dir, canonical_prefix(len(src_dir), CANONICAL_SOURCE_DIRNAME)))
+    changed = canonicalize(root, [*built["files"], *included], replacements)
+    log.note(f"# {len(changed)} file(s) made cache-independent (canonical paths, deterministic archives)")
     run_names = {spec_name(d) for d in package_requirements(recipe, built["host"])[0]}
-    result = post_build(root, built["files"], recipe, ctx.settings, placeholder=str(host_prefix),
+    result = post_build(root, built["files"], recipe, ctx.settings, placeholder=placeholder,
                         dependency_files={n: f for n, f in host_files.items() if n in run_names},
-                        host_prefix_files=all_host_files)
+                        host_prefix_files=all_host_files, edited=changed)
     for title, lines in (("changes", result.log), ("warnings", result.warnings), ("problems", result.problems)):
         log.note(f"# {title}\n" + "\n".join(lines))
     if result.problems:
         raise log.error(f"{len(result.problems)} problem(s) in the built files:\n  " + "\n  ".join(result.problems),
                         kept=root.parent)
     return result
+
+
+def package_time_ms(built: dict[str, Any]) -> int:
+    """index.json's timestamp and the archive's file times: SOURCE_DATE_EPOCH (the newest
+    file time of the pristine source), not the clock, so a rebuild gives the same bytes."""
+    return int(built["source_date_epoch"]) * 1000
 
 
 def _index_meta(recipe: Recipe, ctx: Context, built: dict[str, Any], extra_depends: tuple[str, ...]) -> IndexMeta:
@@ -157,7 +185,7 @@ def _index_meta(recipe: Recipe, ctx: Context, built: dict[str, Any], extra_depen
         build_number=int(built["overrides"].get("build_number", recipe.build.number)),
         subdir=package_subdir(recipe, ctx), depends=tuple(depends), constrains=tuple(constrains),
         license=str(about.get("license", "") or ""), license_family=str(about.get("license_family", "") or ""),
-        timestamp=int(built["built_at"]), noarch=recipe.build.noarch,
+        timestamp=package_time_ms(built), noarch=recipe.build.noarch,
         features=" ".join(recipe.build.features), track_features=" ".join(recipe.build.track_features),
     )
 
@@ -177,13 +205,19 @@ def _write_info(recipe: Recipe, ctx: Context, built: dict[str, Any], root: Path,
 
 def _publish(ctx: Context, root: Path, index: IndexMeta, files: tuple[str, ...], info_files: list[str],
              built_at_ms: int) -> Path:
-    """Write the archive beside its final name, then rename it in: never a half-written package."""
+    """Write the archive outside the channel, then rename it in: never a half-written package.
+
+    The partial file lives in the cache's publishing room (same filesystem, so the rename is
+    atomic), which every run that takes the cache lock empties: a killed stage leaves nothing
+    in the published directory.
+    """
     from ..condapkg import create_archive
     settings = ctx.settings
     channel_dir = ctx.layout.channel_subdir(index.subdir)
     channel_dir.mkdir(parents=True, exist_ok=True)
     archive = channel_dir / f"{index.stem}{settings.package_format}"
-    fd, tmp = tempfile.mkstemp(dir=channel_dir, prefix=".", suffix=f".part{settings.package_format}")
+    ctx.layout.publishing.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=ctx.layout.publishing, prefix=f"{index.stem}.", suffix=settings.package_format)
     os.close(fd)
     try:
         create_archive(root, files, info_files, Path(tmp), stem=index.stem, fmt=settings.package_format,

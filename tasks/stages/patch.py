@@ -48,8 +48,8 @@ class PatchStage(Stage):
             digest = make_tree(ctx.layout, recipe.name, self.name, log, fill)
         return {"tree": digest}
 
-    def outputs_present(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> bool:
-        return ctx.layout.work(recipe.name, self.name).is_dir()
+    def output_paths(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> list[Path]:
+        return [ctx.layout.work(recipe.name, self.name)]
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_work(ctx.layout, recipe.name, self.name)

@@ -42,7 +42,10 @@ class TestStage(Stage):
     version = 2
 
     def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
-        return [("index", recipe.name), ("package", recipe.name)]
+        deps = [("index", recipe.name), ("package", recipe.name)]
+        if any(p.test.source_files for p in package_recipes(recipe)):
+            deps.append(("patch", recipe.name))  # test/source_files are copied from the patched tree
+        return deps
 
     def inputs(self, recipe: Recipe, ctx: Context) -> Any:
         return [_test_inputs(p) for p in package_recipes(recipe)]

@@ -1,0 +1,91 @@
+"""Issue 8 (3): loading the tasks stays light and the engine's modules import without cycles."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from doit_runner import ROOT, write_recipe
+
+HEAVY = ("lief", "rattler")
+
+
+def test_loading_the_tasks_imports_neither_lief_nor_py_rattler(stack_dirs):
+    recipes, cache = stack_dirs
+    write_recipe(recipes, "alpha", 'package: {name: alpha, version: "1.0"}\nbuild: {noarch: generic}\n',
+                 build_sh="true\n")
+    # the real `doit list --all`, with a report of the loaded modules when it exits
+    probe = ("import atexit, runpy, sys;"
+             f"atexit.register(lambda: print('HEAVY', sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})));"
+             "sys.argv = ['doit', '-f', sys.argv[1], 'list', '--all', 'recipes=' + sys.argv[2], 'cache=' + sys.argv[3]];"
+             "runpy.run_module('doit', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", probe, str(ROOT / "dodo.py"), str(recipes), str(cache)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "build:alpha" in proc.stdout and "compile:alpha" in proc.stdout, proc.stdout
+    assert "HEAVY []" in proc.stdout, proc.stdout
+
+
+def _module_names(root: Path) -> dict[str, Path]:
+    names = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        names[".".join(parts)] = path
+    return names
+
+
+def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """Modules of ours that ``name`` imports anywhere (function-local imports count too)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            submodules = [f"{target}.{a.name}" for a in node.names if f"{target}.{a.name}" in modules]
+            found.update(submodules if len(submodules) == len(node.names) else [target, *submodules])
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m in modules and m != name}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_the_engine_has_no_import_cycles():
+    modules = _module_names(ROOT / "tasks")
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    assert graph["tasks.taskgen"], "the import scan found nothing: it is broken"
+    assert _cycles(graph) == []
