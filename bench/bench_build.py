@@ -398,10 +398,12 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temporary one)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-build-", dir="/tmp"))
-    if args.keep and work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    if args.keep:  # a fresh tree at the given place, kept afterwards
+        work = args.keep
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+    else:  # mkdtemp made it already
+        work = Path(tempfile.mkdtemp(prefix="bench-build-", dir="/tmp"))
     print("\n".join(machine_facts()), flush=True)
     t0 = time.perf_counter()
     try:
