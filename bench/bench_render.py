@@ -1,9 +1,12 @@
 """Benchmark of the task-loading path: render a generated stack and list its tasks.
 
 Generates N recipes (jinja variables, selectors, compiler(), pin_subpackage, a chain of
-dependencies, a variants file) in a temporary directory, then prints a table of:
-in-process ``load_stack`` time (first call and best of several), and the wall time of
-``doit -f <dodo> recipes=<tmp> cache=<tmpcache> list`` and ``list --all`` in a subprocess.
+dependencies, a variants file; and what conda-build reads leniently: jinja in comment lines
+and on lines a false selector drops, every tenth recipe nested deeper than the two standard
+layouts and with a duplicate key, an extra variant file given as ``variants=FILE``) in a
+temporary directory, then prints a table of: in-process ``load_stack`` time (first call and
+best of several), and the wall time of ``doit -f <dodo> recipes=<tmp> cache=<tmpcache> list``
+and ``list --all`` in a subprocess.
 
     python bench/bench_render.py [-n 100] [--dodo /work/main/dodo.py] [--repeat 5]
 """
@@ -23,6 +26,7 @@ RECIPE = """\
 {{% set name = "pkg{i:03d}" %}}
 {{% set version = "1.{i}.0" %}}
 
+# generated; the old way was {{{{ load_setup_py_data()['version'] | no_such_filter }}}}
 package:
   name: {{{{ name|lower }}}}
   version: {{{{ version }}}}
@@ -36,6 +40,7 @@ source:
 build:
   number: {i}
   skip: true  # [win]
+  script: {{{{ only_defined_on_windows }}}}  # [win]
   run_exports:
     - {{{{ pin_subpackage(name, max_pin='x.x') }}}}
 
@@ -58,18 +63,21 @@ about:
   home: https://example.invalid/{{{{ name }}}}
   license: MIT
   summary: generated recipe {i}
-"""
+{dup}"""
 
 
 def generate(root: Path, count: int) -> None:
     root.mkdir(parents=True, exist_ok=True)
     (root / "conda_build_config.yaml").write_text("zlib:\n  - 1.2\npython:\n  - 3.11\n")
+    (root.parent / "extra_variants.yaml").write_text("zlib:\n  - 1.2\nzlib:\n  - 1.3\n")
     for i in range(count):
-        d = root / f"pkg{i:03d}"
+        nested = i % 10 == 9                    # deeper than recipes/<dir>/, a duplicate key
+        d = root / f"group{i % 7}" / "sub" / f"pkg{i:03d}" if nested else root / f"pkg{i:03d}"
         d.mkdir(parents=True)
         deps = [f"pkg{j:03d}" for j in (i - 1, i // 2, i // 3) if 0 <= j < i]
         deps_text = "\n".join(f"    - {d}" for d in dict.fromkeys(deps)) or "    - make"
-        (d / "meta.yaml").write_text(RECIPE.format(i=i, sha="0" * 64, deps=deps_text))
+        dup = "  summary: duplicate key, the last one wins\n" if nested else ""
+        (d / "meta.yaml").write_text(RECIPE.format(i=i, sha="0" * 64, deps=deps_text, dup=dup))
         (d / "fix.patch").write_text("")
         (d / "build.sh").write_text("make install\n")
 
@@ -78,7 +86,8 @@ def time_load(root: Path, cache: Path, repeat: int) -> tuple[float, float, int, 
     sys.path.insert(0, str(ROOT))
     from tasks.render.stack_loader import load_stack
     from tasks.settings import load_settings
-    settings = load_settings({"recipes": str(root), "cache": str(cache)}, root=ROOT)
+    settings = load_settings({"recipes": str(root), "cache": str(cache),
+                              "variants": str(root.parent / "extra_variants.yaml")}, root=ROOT)
     t0 = time.perf_counter()
     stack = load_stack(settings)
     first = time.perf_counter() - t0
@@ -87,11 +96,12 @@ def time_load(root: Path, cache: Path, repeat: int) -> tuple[float, float, int, 
         t0 = time.perf_counter()
         load_stack(settings)
         times.append(time.perf_counter() - t0)
-    return first, min(times), len(stack.recipes), len(stack.problems)
+    return first, min(times), len(stack.recipes), len(stack.problems), len(getattr(stack, "warnings", ()))
 
 
 def time_doit(dodo: Path, root: Path, cache: Path, args: list[str], repeat: int) -> tuple[float, int, str]:
-    cmd = ["doit", "-f", str(dodo), f"recipes={root}", f"cache={cache}", *args]
+    cmd = ["doit", "-f", str(dodo), f"recipes={root}", f"cache={cache}",
+           f"variants={root.parent / 'extra_variants.yaml'}", *args]
     times, lines, err = [], 0, ""
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -111,8 +121,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         root, cache = Path(tmp) / "recipes", Path(tmp) / "cache"
         generate(root, args.n)
-        first, best, count, problems = time_load(root, cache, args.repeat)
-        rows = [("load_stack (first call: compiles templates)", first, f"{count} recipes, {problems} problems"),
+        first, best, count, problems, warnings = time_load(root, cache, args.repeat)
+        rows = [("load_stack (first call: compiles templates)", first,
+                 f"{count} recipes, {problems} problems, {warnings} warnings"),
                 (f"load_stack (template cache warm, best of {args.repeat})", best, f"{best / max(count, 1) * 1000:.2f} ms/recipe")]
         import shutil
         shutil.rmtree(cache / "render", ignore_errors=True)

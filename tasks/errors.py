@@ -22,9 +22,10 @@ class RecipeProblem:
     col: int
     message: str
     hint: str = ""
+    warning: bool = False       # reported, but the recipe is built (a leniency; strict=1 refuses)
 
     def __str__(self) -> str:
-        text = f"{self.path}:{self.line}:{self.col}: {self.message}"
+        text = f"{self.path}:{self.line}:{self.col}: {'warning: ' if self.warning else ''}{self.message}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text

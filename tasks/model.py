@@ -204,6 +204,10 @@ class Recipe:
     rendered_text: str = ""             # meta.yaml after jinja and selectors (info/recipe)
     link_scripts: Frozen = field(default_factory=Frozen)  # action (pre-link...) -> absolute path
     build_script_path: str | None = None  # recipe's build.sh when build/script is absent
+    # what the render took from the source with a placeholder, the source not being fetched
+    # yet (GIT_DESCRIBE_TAG, "load_file_regex('setup.py')"...): conda-build renders such a
+    # recipe again after fetching (render.recipe.render_recipe(..., source_dir=...))
+    needs_source: tuple[str, ...] = ()
 
     @property
     def provides(self) -> tuple[str, ...]:

@@ -74,6 +74,8 @@ class Settings:
     cpu_count: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_glibc: str = ""
     mirrors: tuple[str, ...] = ()
+    strict: bool = False                # every render leniency (see tasks/render/lenient.py) an error
+    variant_files: tuple[Path, ...] = ()  # extra variant files, last and highest (conda-build -m)
     triplets: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TRIPLETS))
     system_tools: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_TOOLS))
 
@@ -103,9 +105,12 @@ _CONVERTERS = {
     "root": Path, "recipes_dir": Path, "cache_dir": Path,
     "compression_level": int, "cpu_count": int,
     "mirrors": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(x for x in str(v).split(",") if x),
+    "strict": lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("1", "true", "yes", "on"),
+    "variant_files": lambda v: tuple(Path(x) for x in (v if isinstance(v, (list, tuple)) else str(v).split(","))
+                                     if str(x).strip()),
 }
 _ALIASES = {"recipes": "recipes_dir", "cache": "cache_dir", "target": "target_platform",
-            "build": "build_platform", "format": "package_format"}
+            "build": "build_platform", "format": "package_format", "variants": "variant_files"}
 
 
 def _apply(values: dict[str, Any], source: Mapping[str, Any], base: Path) -> None:
@@ -117,6 +122,8 @@ def _apply(values: dict[str, Any], source: Mapping[str, Any], base: Path) -> Non
         value = _CONVERTERS.get(key, lambda v: v)(value)
         if isinstance(value, Path) and not value.is_absolute():
             value = (base / value).resolve()
+        elif isinstance(value, tuple) and value and all(isinstance(v, Path) for v in value):
+            value = tuple(v if v.is_absolute() else (base / v).resolve() for v in value)
         values[key] = value
 
 

@@ -29,6 +29,7 @@ class Stack:
     skipped: tuple[Skipped, ...] = ()
     problems: tuple[RecipeProblem, ...] = ()     # every error of every broken recipe
     order: tuple[str, ...] = ()                  # recipe names, dependencies first
+    warnings: tuple[RecipeProblem, ...] = ()     # leniencies: reported, the recipes are built
 
     @cached_property
     def _by_name(self) -> dict[str, Recipe]:

@@ -29,7 +29,8 @@ DOIT_CONFIG_BASE: dict[str, Any] = {
     "sort": "definition",  # `doit list` in pipeline order
 }
 
-_VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "max_glibc", "mirrors")
+_VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "max_glibc", "mirrors",
+         "strict", "variants")
 
 
 def doit_config() -> dict[str, Any]:
@@ -49,6 +50,11 @@ def context() -> Context:
         print(f"condoit: {exc}", file=sys.stderr)
         raise SystemExit(2)
     stack = load_stack(settings)
+    if stack.warnings:                      # leniencies, built anyway (strict=1 makes them problems)
+        print(f"condoit: {len(stack.warnings)} warning(s) in the recipes under {settings.recipes_dir}:",
+              file=sys.stderr)
+        for warning in stack.warnings:
+            print(str(warning), file=sys.stderr)
     if stack.problems:
         print(f"condoit: {len(stack.problems)} problem(s) in the recipes under {settings.recipes_dir}:",
               file=sys.stderr)

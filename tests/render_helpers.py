@@ -32,21 +32,34 @@ def stack(root: Path, target: str = "linux-aarch64", build: str = "linux-64", **
 
 
 def render(tmp_path: Path, meta: str, target: str = "linux-aarch64",
-           files: dict[str, str] | None = None) -> Recipe:
+           files: dict[str, str] | None = None, **more: str) -> Recipe:
     """Render one recipe; fail the test with every problem if it does not render."""
     root = tmp_path / "recipes"
     recipe_dir(root, "r", meta, files)
-    s = stack(root, target=target)
+    s = stack(root, target=target, **more)
     assert not s.problems, "\n".join(str(p) for p in s.problems)
     assert len(s.recipes) == 1, (s.recipes, s.skipped)
     return s.recipes[0]
 
 
+def located(root: Path, found) -> list[str]:
+    """Problems or warnings as 'meta.yaml:line:col: message' (paths relative to ``root``)."""
+    return [f"{p.path.relative_to(root) if p.path.is_relative_to(root) else p.path}:"
+            f"{p.line}:{p.col}: {p.message}" for p in found]
+
+
 def problems(tmp_path: Path, meta: str, target: str = "linux-aarch64",
-             files: dict[str, str] | None = None) -> list[str]:
+             files: dict[str, str] | None = None, **more: str) -> list[str]:
     """Problems of one recipe as 'meta.yaml:line:col: message' (paths relative to recipes/)."""
     root = tmp_path / "recipes"
     recipe_dir(root, "r", meta, files)
-    s = stack(root, target=target)
-    return [f"{p.path.relative_to(root) if p.path.is_relative_to(root) else p.path}:"
-            f"{p.line}:{p.col}: {p.message}" for p in s.problems]
+    return located(root, stack(root, target=target, **more).problems)
+
+
+def outcome(tmp_path: Path, meta: str, files: dict[str, str] | None = None,
+            **more: str) -> tuple[Stack, list[str], list[str]]:
+    """The stack of one recipe, its problems and its warnings (located, as ``problems``)."""
+    root = tmp_path / "recipes"
+    recipe_dir(root, "r", meta, files)
+    s = stack(root, **more)
+    return s, located(root, s.problems), located(root, s.warnings)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from render_helpers import problems, recipe_dir, stack, write
+from render_helpers import located, outcome, problems, recipe_dir, stack, write
 
 # name: (meta.yaml text, expected problems as "file:line:col: message")
 SNAPSHOTS = {
@@ -24,12 +24,6 @@ SNAPSHOTS = {
     'jinja_syntax': (
         "package:\n  name: x\n  version: '1'\n{% if true %}\nbuild: {number: 1}\n",
         ["r/meta.yaml:4:1: jinja2 syntax error: Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'."]),
-    'unknown_section': (
-        "package:\n  name: x\n  version: '1'\nrequirement:\n  run: [a]\n",
-        ["r/meta.yaml:4:1: unknown section 'requirement'"]),
-    'unknown_key': (
-        "package:\n  name: x\n  version: '1'\nbuild:\n  numbr: 1\n",
-        ["r/meta.yaml:5:3: unknown key 'build/numbr'"]),
     'wrong_type': (
         "package:\n  name: [a, b]\n  version: '1'\n",
         ['r/meta.yaml:2:9: package/name must be a string, got a list']),
@@ -63,9 +57,6 @@ SNAPSHOTS = {
     'sha_bad': (
         "package:\n  name: x\n  version: '1'\nsource:\n  url: https://example.invalid/x.tgz\n  sha256: 1234\n",
         ["r/meta.yaml:6:11: source/sha256 must be 64 hex digits, got '1234'"]),
-    'dup_key': (
-        "package:\n  name: x\n  version: '1'\n  name: y\n",
-        ["r/meta.yaml:4:3: duplicate key 'name' (first at line 2)"]),
     'noarch': (
         "package:\n  name: x\n  version: '1'\nbuild:\n  noarch: pythn\n",
         ["r/meta.yaml:5:11: build/noarch must be 'generic' or 'python', got 'pythn'"]),
@@ -92,11 +83,35 @@ SNAPSHOTS = {
         ["r/meta.yaml:6:7: jinja2 error: TypeError: pin_subpackage() missing 1 required positional argument: 'subpackage_name'"]),
 }
 
+# Leniencies (conda-build reads these): warnings by default, problems with strict=1.
+LENIENT_SNAPSHOTS = {
+    'unknown_section': (
+        "package:\n  name: x\n  version: '1'\nrequirement:\n  run: [a]\n",
+        ["r/meta.yaml:4:1: unknown section 'requirement'"]),
+    'unknown_key': (
+        "package:\n  name: x\n  version: '1'\nbuild:\n  numbr: 1\n",
+        ["r/meta.yaml:5:3: unknown key 'build/numbr'"]),
+    'dup_key': (
+        "package:\n  name: x\n  version: '1'\n  name: y\n",
+        ["r/meta.yaml:4:3: duplicate key 'name' (first at line 2); the last one is used"]),
+}
+
 
 @pytest.mark.parametrize("name", sorted(SNAPSHOTS))
 def test_error_snapshot(tmp_path, name):
     meta, expected = SNAPSHOTS[name]
     assert problems(tmp_path, meta) == expected
+    assert problems(tmp_path / "strict", meta, strict="1") == expected
+
+
+@pytest.mark.parametrize("name", sorted(LENIENT_SNAPSHOTS))
+def test_lenient_snapshot(tmp_path, name):
+    meta, expected = LENIENT_SNAPSHOTS[name]
+    s, found, warned = outcome(tmp_path, meta)
+    assert (found, warned, len(s.recipes)) == ([], expected, 1)
+    assert all(str(w).split(": ", 2)[1] == "warning" for w in s.warnings)
+    s, found, warned = outcome(tmp_path / "strict", meta, strict="1")
+    assert (found, warned, len(s.recipes)) == (expected, [], 0)
 
 
 @pytest.mark.parametrize("meta, hint", [
@@ -111,7 +126,7 @@ def test_error_snapshot(tmp_path, name):
 def test_hints(tmp_path, meta, hint):
     root = tmp_path / "recipes"
     recipe_dir(root, "r", meta)
-    (problem,) = stack(root).problems
+    (problem,) = stack(root, strict="1").problems
     assert hint in problem.hint
     assert str(problem).startswith(f"{root / 'r' / 'meta.yaml'}:{problem.line}:{problem.col}: ")
 
@@ -131,6 +146,10 @@ def test_all_problems_of_a_stack_in_one_run(tmp_path):
     recipe_dir(root, "jinja-broken", "package: {name: j, version: '{{ nope }}'}\n")
     s = stack(root)
     assert [r.name for r in s.recipes] == ["good"]
+    assert sorted((p.path.parent.name, p.line) for p in s.problems) == [
+        ("jinja-broken", 1), ("two-problems", 6), ("yaml-broken", 3)]
+    assert [(p.path.parent.name, p.line) for p in s.warnings] == [("two-problems", 3)]
+    s = stack(root, strict="1")
     assert sorted((p.path.parent.name, p.line) for p in s.problems) == [
         ("jinja-broken", 1), ("two-problems", 3), ("two-problems", 6), ("yaml-broken", 3)]
 

@@ -167,7 +167,9 @@ def test_load_file_regex_setup_py_data_and_pkg_vars(tmp_path):
     recipe = render(tmp_path, meta, files={"VERSION.txt": "version = 4.5.6\n"})
     assert (recipe.name, recipe.version) == ("regex", "4.5.6")
     assert recipe.build.string == "py311_3"
-    assert recipe.about["summary"] == "regex-4.5.6 None $PYTHON"
+    # a file of the source, not fetched at render time: a placeholder, and noted
+    assert recipe.about["summary"] == "regex-4.5.6 0 $PYTHON"
+    assert recipe.needs_source == ("load_setup_py_data('setup.py')", "load_file_regex('missing.txt')")
 
 
 def test_undefined_is_false_in_conditions_but_an_error_when_used(tmp_path):

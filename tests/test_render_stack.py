@@ -141,7 +141,7 @@ def test_doit_list_and_render_on_a_generated_stack(tmp_path):
         - make  # [unix]
     """)
     recipe_dir(root, "app", _pkg("app", host=("zlib",)))
-    recipe_dir(root, "broken", "package:\n  name: broken\n  version: '1'\nbuild:\n  numbr: 1\n")
+    recipe_dir(root, "broken", "package:\n  name: broken\n  version: '1'\nbuild:\n  number: abc\n")
     recipe_dir(root, "winonly", _pkg("winonly", extra="build:\n  skip: true  # [not win]\n"))
     listing = _doit(root, cache, "list")
     skipped = root / "winonly" / "meta.yaml"
@@ -150,7 +150,7 @@ def test_doit_list_and_render_on_a_generated_stack(tmp_path):
     groups = {line.split()[0] for line in listing.stdout.splitlines()}
     assert {"build", "render"} <= groups
     assert "Traceback" not in listing.stderr
-    assert f"{root / 'broken' / 'meta.yaml'}:5:3: unknown key 'build/numbr'" in listing.stderr
+    assert f"{root / 'broken' / 'meta.yaml'}:5:11: build/number must be an integer" in listing.stderr
     full = _doit(root, cache, "list", "--all")
     assert full.returncode == 0, full.stderr
     names = {line.split()[0] for line in full.stdout.splitlines()}

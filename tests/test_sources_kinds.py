@@ -90,14 +90,14 @@ def test_a_new_kind_is_one_class_and_one_registration(tmp_path, monkeypatch):
 
 def test_a_new_kinds_keys_are_checked_like_the_others(tmp_path, monkeypatch):
     monkeypatch.setitem(fetch.SOURCE_KINDS, "inline", InlineKind())
-    found = problems(tmp_path, TOY.replace("inline_name: greeting.txt", "inline_nme: a/b"))
-    assert found == ["r/meta.yaml:4:3: unknown key 'source/inline_nme'"]
+    found = problems(tmp_path, TOY.replace("inline_name: greeting.txt", "inline_nme: a/b"), strict="1")
+    assert found == ["r/meta.yaml:4:3: unknown key 'source/inline_nme'"]     # a warning unless strict
     found = problems(tmp_path / "2", TOY.replace("greeting.txt", "a/b"))
     assert found == ["r/meta.yaml:4:16: source/inline_name must be a plain file name"]
 
 
 def test_keys_of_an_unregistered_kind_are_unknown(tmp_path):
-    assert "r/meta.yaml:3:3: unknown key 'source/inline_text'" in problems(tmp_path, TOY)
+    assert "r/meta.yaml:3:3: unknown key 'source/inline_text'" in problems(tmp_path, TOY, strict="1")
 
 
 def _sample(key: str, type_: str) -> Any:

@@ -41,6 +41,9 @@ class UrlKind(SourceKind):
     name = "url"
     selected_by = "url"
     keys = {"url": "list", "fn": "str", "md5": "str", "sha1": "str", "sha256": "str"}
+    # hashes conda-build also knows: accepted, not verified (sha256, sha1 or md5 are)
+    accepted = ("sha224", "sha384", "sha512", "content_md5", "content_sha1", "content_sha224",
+                "content_sha256", "content_sha384", "content_sha512")
 
     def __init__(self, fallbacks: tuple[Fallback, ...] = ()):
         self.fallbacks = fallbacks

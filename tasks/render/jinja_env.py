@@ -5,13 +5,20 @@ conda-build renders meta.yaml with jinja2 before selectors and YAML. Blocks such
 positions in the file. An extension puts a marker after every newline of the template's
 literal text (after jinja's whitespace control, so it changes no output); after rendering
 the markers give each rendered line the original line it starts on, and are removed.
+
+``{% import %}`` and ``{% include %}`` load templates from the recipe directory (then the
+recipes root), with selectors applied to them as to meta.yaml (conda-build's
+FilteredLoader). Their lines carry no marks: what they add is placed at the line of the
+statement that brought it in.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import jinja2
 from jinja2.ext import Extension
@@ -21,7 +28,7 @@ from .suggest import close_match
 from .template_cache import template_for
 
 # Bump when the extension changes the compiled code (it keys the template cache).
-EXTENSION_VERSION = 1
+EXTENSION_VERSION = 2
 _MARK_OPEN, _MARK_CLOSE = "\x1f", "\x1e"
 _MARK_RE = re.compile("\x1f(\\d+)\x1e")
 _SET_RE = re.compile(r"{%-?\s*set\s+(\w+)")
@@ -32,6 +39,9 @@ class _LineMarks(Extension):
     """Insert ``\\x1f<line>\\x1e`` after each newline of literal template text."""
 
     def filter_stream(self, stream: TokenStream) -> Iterable[Token]:
+        if stream.name is not None:     # an imported/included template: no marks
+            yield from stream
+            return
         first = True
         for tok in stream:
             if tok.type == "data":
@@ -63,16 +73,109 @@ class StrictUndefined(jinja2.StrictUndefined):
     __hash__ = jinja2.Undefined.__hash__
 
 
+class NeverFail(jinja2.Undefined):
+    """conda-build's UndefinedNeverFail: anything done to an undefined name gives another,
+    which prints as nothing. Used only to read what a template says before it can render
+    strictly (the build/script_env names it needs, in recipe.py)."""
+
+    def _fail_with_undefined_error(self, *args: Any, **kwargs: Any) -> "NeverFail":
+        return NeverFail()
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __div__ = __rdiv__ = \
+        __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = \
+        __pos__ = __neg__ = __call__ = __getitem__ = __lt__ = __le__ = __gt__ = __ge__ = \
+        __complex__ = __pow__ = __rpow__ = _fail_with_undefined_error
+
+    def __getattr__(self, name: str) -> "NeverFail":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return NeverFail()
+
+    def __int__(self) -> int:
+        return 0
+
+    def __float__(self) -> float:
+        return 0.0
+
+
+# What a template being rendered may load: the directories searched, and the filter
+# (selectors) applied to what is loaded. Set for the length of one render.
+_LOADING: contextvars.ContextVar[tuple[tuple[Path, ...], Callable[[str], str]]] = \
+    contextvars.ContextVar("condoit_jinja_loading", default=((), lambda text: text))
+
+
+class _RecipeLoader(jinja2.BaseLoader):
+    """Templates next to the recipe being rendered (``{% import 'macros.j2' as m %}``)."""
+
+    def _find(self, name: str) -> Path:
+        dirs, _ = _LOADING.get()
+        parts = [p for p in name.replace("\\", "/").split("/") if p and p != "."]
+        if ".." in parts:
+            raise jinja2.TemplateNotFound(name)
+        for base in dirs:
+            path = base.joinpath(*parts)
+            if path.is_file():
+                return path
+        raise jinja2.TemplateNotFound(name, f"template '{name}' not found in "
+                                      + (", ".join(str(d) for d in dirs) or "the recipe directory"))
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        path = self._find(template)
+        _, select = _LOADING.get()
+        return select(path.read_text(encoding="utf-8-sig")), str(path), lambda: False
+
+    def load(self, environment: jinja2.Environment, name: str, globals: Any = None) -> jinja2.Template:
+        source, filename, _ = self.get_source(environment, name)
+        tag = "permissive" if environment.undefined is NeverFail else "strict"
+        template = template_for(source, None, environment, f"{EXTENSION_VERSION}|{tag}", name, filename)
+        if globals:
+            template.globals.update(globals)
+        return template
+
+
+@contextlib.contextmanager
+def loading(dirs: Iterable[Path], select: Callable[[str], str]) -> Iterator[None]:
+    """Let the templates rendered inside import/include from ``dirs``, filtered by ``select``."""
+    token = _LOADING.set((tuple(dirs), select))
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
+
+
 _ENV: jinja2.Environment | None = None
+_PERMISSIVE: jinja2.Environment | None = None
 
 
 def environment() -> jinja2.Environment:
-    """One shared Environment (compiling the extension and filters once per process)."""
+    """One shared Environment (compiling the extension and filters once per process).
+
+    No template cache in the Environment: loaded templates depend on the recipe being
+    rendered, so the loader caches them by content instead."""
     global _ENV
     if _ENV is None:
         _ENV = jinja2.Environment(extensions=[_LineMarks], undefined=StrictUndefined,
-                                  keep_trailing_newline=True, autoescape=False)
+                                  keep_trailing_newline=True, autoescape=False,
+                                  loader=_RecipeLoader(), cache_size=0)
     return _ENV
+
+
+def permissive_environment() -> jinja2.Environment:
+    """The same, where undefined names never fail (conda-build's first pass)."""
+    global _PERMISSIVE
+    if _PERMISSIVE is None:
+        _PERMISSIVE = environment().overlay(undefined=NeverFail)
+    return _PERMISSIVE
+
+
+def render_permissive(source: str, context: Mapping[str, Any]) -> Rendered | None:
+    """Render with undefined names as empty; None when even that fails."""
+    env = permissive_environment()
+    try:
+        template = template_for(source, None, env, f"{EXTENSION_VERSION}|permissive")
+        return _strip_marks(_run(env, template, context))
+    except Exception:  # noqa: BLE001 - a best-effort reading; the strict render reports
+        return None
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ def rendered_data(recipe: Recipe) -> dict[str, Any]:
     condoit = {k: v for k, v in (("variant", to_data(recipe.variant)),
                                  ("link_scripts", to_data(recipe.link_scripts)),
                                  ("build_script", recipe.build_script_path),
-                                 ("test_scripts", list(recipe.test.scripts))) if v}
+                                 ("test_scripts", list(recipe.test.scripts)),
+                                 ("needs_source", list(recipe.needs_source))) if v}
     if condoit:
         extra["condoit"] = condoit
     if extra:

@@ -3,7 +3,8 @@
 Each check that fails adds a RecipeProblem (file, line, col, message, hint) and the
 reader goes on, so one run reports every problem of a recipe. Keys and sections follow
 conda-build's FIELDS; keys conda-build knows but our model does not use are kept in
-``Build.other`` rather than dropped.
+``Build.other`` rather than dropped. A key or section nobody knows is a warning, as
+conda-build checks them only with ``--check`` (a problem under strict=1, see lenient.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, Iterable
 from ..errors import RecipeProblem
 from ..fetch import COMMON_KEYS, SOURCE_KINDS, select_kind
 from ..model import Build, Frozen, Output, Requirements, RunExports, Source, TestSpec
+from .lenient import Report
 from .matchspec import SpecError, normalize
 from .suggest import close_match
 from .yaml_positions import Pos, YList, YMap
@@ -32,11 +34,20 @@ BUILD_OTHER_KEYS = ("disable_pip", "noarch_python", "skip_compile_pyc", "rpaths_
                     "requires_features", "provides_features", "force_use_keys", "force_ignore_keys",
                     "pre-link", "post-link", "pre-unlink", "error_overdepending", "error_overlinking",
                     "overlinking_ignore_patterns", "python_site_packages_path", "runpath_whitelist",
-                    "activate_in_script", "number_offset")
+                    "activate_in_script", "number_offset", "ignore_verify_codes", "python_version_independent",
+                    "overdepending_ignore_patterns", "use_channeldata")
 REQUIREMENT_KEYS = ("build", "host", "run", "run_constrained", "conflicts")
+REQUIREMENT_OTHER_KEYS = ("preferred_env", "preferred_env_executable_paths")   # accepted, unused
 TEST_KEYS = ("files", "source_files", "requires", "commands", "imports", "downstreams", "script")
+TEST_OTHER_KEYS = ("script_interpreter", "script_env")                         # accepted, unused
+# an output's legacy shorthands for keys of its build section (conda-build 2.1 to 3.0)
+OUTPUT_BUILD_SHORTHANDS = ("noarch", "string", "track_features", "features", "missing_dso_whitelist",
+                           "ignore_run_exports", "ignore_run_exports_from")
 OUTPUT_KEYS = ("name", "version", "number", "entry_points", "script", "script_interpreter", "build",
-               "requirements", "test", "about", "extra", "files", "type", "run_exports", "target")
+               "requirements", "test", "about", "extra", "files", "type", "run_exports", "target",
+               "script_env") + OUTPUT_BUILD_SHORTHANDS
+# Output types conda-build knows; condoit makes conda packages only (see read_output).
+OUTPUT_TYPES = ("conda", "conda_v2", "conda_v1", "wheel")
 RUN_EXPORT_KINDS = ("weak", "strong", "noarch", "weak_constrains", "strong_constrains")
 TEST_SCRIPTS = ("run_test.sh", "run_test.py", "run_test.pl", "run_test.bat")
 _NAME_RE = re.compile(r"^[a-z0-9_][a-z0-9_.\-+]*$")
@@ -60,15 +71,23 @@ def _kind(value: Any) -> str:
 class Checker:
     """Typed reads of positioned data that record problems instead of raising."""
 
-    def __init__(self, path: Path, problems: list[RecipeProblem]):
+    def __init__(self, path: Path, problems: list[RecipeProblem], warnings: list[RecipeProblem] | None = None,
+                 strict: bool = False):
         self.path = path
         self.problems = problems
+        self.report = Report(path, problems, warnings, strict)
 
     def problem(self, pos: Pos, message: str, hint: str = "") -> None:
         self.problems.append(RecipeProblem(self.path, pos[0], pos[1], message, hint))
 
+    def lenient(self, pos: Pos, message: str, hint: str = "") -> None:
+        """A warning (conda-build accepts it), or a problem under strict=1."""
+        self.report.lenient(pos[0], pos[1], message, hint)
+
     # -- structure -----------------------------------------------------------------
     def known_keys(self, m: YMap, allowed: Iterable[str], where: str) -> None:
+        """Unknown keys are warnings: conda-build checks them only with ``--check``, and
+        ignores them (``test/command`` is not run)."""
         allowed = tuple(allowed)
         for key in m:
             if key not in allowed:
@@ -76,7 +95,7 @@ class Checker:
                 hint = f"did you mean '{close}'?" if close else f"known keys: {', '.join(allowed)}"
                 label = f"{where}/{key}" if where else str(key)
                 what = "section" if not where else "key"
-                self.problem(m.key_pos[key], f"unknown {what} '{label}'", hint)
+                self.lenient(m.key_pos[key], f"unknown {what} '{label}'", hint)
 
     def mapping(self, m: YMap, key: str, where: str) -> YMap | None:
         value = m.get(key)
@@ -210,8 +229,9 @@ def read_package(c: Checker, data: YMap) -> tuple[str | None, str | None]:
     elif name:
         check_name(c, name, pkg.value_pos("name"), "package/name")
     if not version and not isinstance(pkg.get("version"), (YMap, YList)):
-        c.problem(pkg.key_pos.get("version", data.key_pos["package"]), "missing package/version",
-                  "add 'version: \"1.2.3\"' under 'package:' (quoted, so 1.10 stays 1.10)")
+        if not isinstance(data.get("outputs"), YList):   # with outputs: theirs (read_outputs)
+            c.problem(pkg.key_pos.get("version", data.key_pos["package"]), "missing package/version",
+                      "add 'version: \"1.2.3\"' under 'package:' (quoted, so 1.10 stays 1.10)")
     elif version:
         check_version(c, version, pkg.value_pos("version"), "package/version")
     return name, version
@@ -346,7 +366,7 @@ def read_build(c: Checker, b: YMap | None, where: str = "build") -> Build:
 def read_requirements(c: Checker, r: YMap | None, where: str = "requirements") -> Requirements:
     if r is None:
         return Requirements()
-    c.known_keys(r, REQUIREMENT_KEYS, where)
+    c.known_keys(r, REQUIREMENT_KEYS + REQUIREMENT_OTHER_KEYS, where)
     return Requirements(
         build=c.specs(r, "build", where), host=c.specs(r, "host", where), run=c.specs(r, "run", where),
         run_constrained=c.specs(r, "run_constrained", where) + c.specs(r, "conflicts", where),
@@ -359,7 +379,7 @@ def read_test(c: Checker, t: YMap | None, recipe_dir: Path, where: str = "test",
     scripts = [str(recipe_dir / n) for n in TEST_SCRIPTS if n in present]
     if t is None:
         return TestSpec(scripts=tuple(scripts))
-    c.known_keys(t, TEST_KEYS, where)
+    c.known_keys(t, TEST_KEYS + TEST_OTHER_KEYS, where)
     script = c.string(t, "script", where)
     if script:
         path = recipe_dir / script
@@ -416,6 +436,9 @@ def read_output(c: Checker, o: YMap, top: YMap, name: str | None, version: str |
     out_version = c.string(o, "version", where) or version or ""
     if "version" in o and out_version:
         check_version(c, out_version, o.value_pos("version"), f"{where}/version")
+    elif not out_version:
+        c.problem(o.key_pos.get("name", o.pos), f"{where} has no version, and package/version is missing",
+                  "give the output 'version: ...', or the recipe one under 'package:'")
     same_as_top = out_name == name
     build_map = c.mapping(o, "build", where)
     top_build = read_build(Checker(c.path, []), c.mapping(top, "build", ""))
@@ -430,6 +453,10 @@ def read_output(c: Checker, o: YMap, top: YMap, name: str | None, version: str |
         build = _replace(build, entry_points=c.strings(o, "entry_points", where))
     if "run_exports" in o:
         build = _replace(build, run_exports=read_run_exports(c, o, "run_exports", where))
+    shorthands = [k for k in OUTPUT_BUILD_SHORTHANDS if k in o]
+    if shorthands:                          # legacy: build keys written on the output itself
+        legacy = read_build(c, _submap(o, shorthands), where)
+        build = _replace(build, **{k: getattr(legacy, k) for k in shorthands})
     reqs_value = o.get("requirements")
     if isinstance(reqs_value, YList):       # a list is shorthand for host and run (conda-build)
         specs = c.specs(o, "requirements", where)
@@ -452,14 +479,29 @@ def read_output(c: Checker, o: YMap, top: YMap, name: str | None, version: str |
     if same_as_top and not about:
         about = read_free(Checker(c.path, []), top, "about")
     out_type = c.string(o, "type", where, "conda") or "conda"
-    if out_type not in ("conda", "wheel", "conda_v2", "conda_v1"):
+    if out_type not in OUTPUT_TYPES:
         c.problem(o.value_pos("type"), f"{where}/type must be 'conda' or 'wheel', got '{out_type}'")
+    elif out_type == "wheel":
+        # A problem, not a build-time error: it shows at `doit list`, before any compile
+        # time is spent, and the recipe's conda outputs usually install the wheel anyway.
+        c.problem(o.value_pos("type"), f"{where}/type 'wheel' is not supported: condoit makes conda packages only",
+                  "build the wheel in build.sh and install it with pip in a conda output's script, "
+                  "or remove this output")
     return Output(
         name=out_name, version=out_version, build=build, requirements=requirements,
         test=read_test(c, c.mapping(o, "test", where), recipe_dir, f"{where}/test"),
         about=about, script=c.string(o, "script", where), files=files, type=out_type,
         script_interpreter=c.string(o, "script_interpreter", where),
     )
+
+
+def _submap(m: YMap, keys: Iterable[str]) -> YMap:
+    """The entries ``keys`` of ``m``, positions and source text kept."""
+    out = YMap(m.pos)
+    for k in keys:
+        out[k] = m[k]
+        out.key_pos[k], out.val_pos[k], out.raw[k] = m.key_pos[k], m.val_pos[k], m.raw.get(k)
+    return out
 
 
 def _replace(build: Build, **changes: Any) -> Build:

@@ -77,22 +77,29 @@ class SelectorProblem(Exception):
 
 
 def select_lines(text: str, ns: TrackingDict, origin: Callable[[int], int],
-                 problems: list[SelectorProblem]) -> tuple[str, dict[int, str]]:
+                 problems: list[SelectorProblem], blank_comments: bool = False) -> tuple[str, dict[int, str]]:
     """Blank the lines whose selector is false and cut the selector from the others.
 
     Returns the new text and, per 0-based line index, the selector of each true-selected
     line (so ``skip: true  # [win]`` can say why). Errors are appended to ``problems``.
+    ``blank_comments`` also blanks comment-only lines, as conda-build drops them before
+    jinja sees the text (so ``# {{ old_thing() }}`` cannot fail); a line opening with
+    ``#}`` ends a jinja comment and is kept.
     """
     if "#" not in text:
         return text, {}
     lines = text.split("\n")
     kept: dict[int, str] = {}
     for i, line in enumerate(lines):
-        if "[" not in line or "#" not in line:
+        if "#" not in line:
             continue
         stripped = line.lstrip()
-        if stripped.startswith("#"):
-            continue                      # comment lines are not selected (conda-build)
+        if stripped.startswith("#"):      # comment lines are not selected (conda-build)
+            if blank_comments and not stripped.startswith("#}"):
+                lines[i] = ""
+            continue
+        if "[" not in line:
+            continue
         m = SELECTOR_RE.match(line.rstrip())
         if m is None:
             continue

@@ -21,22 +21,29 @@ import jinja2
 _MEMORY: dict[str, jinja2.Template] = {}
 
 
-def template_for(source: str, cache_dir: Path | None, env: jinja2.Environment, env_version: str) -> jinja2.Template:
+def template_for(source: str, cache_dir: Path | None, env: jinja2.Environment, env_version: str,
+                 name: str | None = None, filename: str | None = None) -> jinja2.Template:
     """The compiled template of ``source`` in ``env`` (raises jinja2.TemplateSyntaxError).
 
     ``env_version`` names what the environment's extensions do to the source, so a change
-    to them never reuses code compiled by the old ones.
+    to them never reuses code compiled by the old ones. ``name`` and ``filename`` are given
+    for templates a recipe imports or includes (the code differs: no line marks, and
+    tracebacks name their file).
     """
-    salt = f"{sys.version}|{jinja2.__version__}|{env_version}".encode()
+    salt = f"{sys.version}|{jinja2.__version__}|{env_version}|{name}|{filename}".encode()
     key = hashlib.sha256(salt + source.encode("utf-8", "surrogatepass")).hexdigest()
     template = _MEMORY.get(key)
     if template is not None:
         return template
     code = _read(cache_dir, key)
     if code is None:
-        code = env.compile(source)
+        code = env.compile(source, name, filename)
         _write(cache_dir, key, code)
     template = env.template_class.from_code(env, code, env.make_globals(None), None)
+    if name is not None:
+        template.name = name
+    if filename is not None:
+        template.filename = filename
     _MEMORY[key] = template
     return template
 

@@ -5,6 +5,11 @@ strings as written (``zlib: 1.2`` stays "1.2", not the float 1.2), like conda-bu
 Selectors inside the files work as in meta.yaml. The python/numpy versions come from,
 highest first: an explicit setting (``doit python=3.12``), CONDA_PY/CONDA_NPY, the
 variant files, the built-in default.
+
+Files, lowest first (later ones clobber, as conda-build's find_config_files): the recipes
+root's, each directory's on the way down to the recipe (a feedstock's root), the recipe
+directory's, then the files given with ``doit variants=FILE[,FILE]`` (conda-build's
+``-m``). A key written twice in one file keeps its last value, with a warning.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from ..errors import RecipeProblem
 from ..model import Requirements
 from ..settings import Settings
 from . import yaml_positions
+from .lenient import Report
 from .selectors import SelectorProblem, namespace, select_lines
 from .tracking import TrackingDict
 
@@ -31,11 +37,12 @@ _DEFAULTS = {f.name: f.default for f in fields(Settings)}
 
 @dataclass(frozen=True)
 class VariantFile:
-    """One parsed variant file: its values and its problems."""
+    """One parsed variant file: its values, its problems and warnings."""
 
     path: Path
     values: dict[str, Any]
     problems: tuple[RecipeProblem, ...] = ()
+    warnings: tuple[RecipeProblem, ...] = ()
 
 
 def _from_env(name: str) -> str | None:
@@ -82,10 +89,16 @@ def read_variant_file(path: Path, settings: Settings, current: dict[str, Any]) -
     sel_problems: list[SelectorProblem] = []
     text, _ = select_lines(text, ns, lambda i: i + 1, sel_problems)
     problems = [RecipeProblem(path, p.line, p.col, p.message, p.hint) for p in sel_problems]
+    duplicates: list[yaml_positions.Duplicate] = []
     try:
-        data = yaml_positions.load(text, lambda i: i + 1)
+        data = yaml_positions.load(text, lambda i: i + 1, duplicates)
     except yaml_positions.YamlProblem as exc:
         return VariantFile(path, {}, tuple(problems) + (RecipeProblem(path, *exc.pos, exc.message, exc.hint),))
+    warnings: list[RecipeProblem] = []
+    report = Report(path, problems, warnings, settings.strict)
+    for (line, col), key, first in duplicates:     # the file's other keys still count
+        report.lenient(line, col, yaml_positions.duplicate_message(key, first) + "; the last one is used",
+                       yaml_positions.DUPLICATE_HINT)
     if data is None:
         return VariantFile(path, {}, tuple(problems))
     if not isinstance(data, yaml_positions.YMap):
@@ -102,7 +115,7 @@ def read_variant_file(path: Path, settings: Settings, current: dict[str, Any]) -
             values[key] = _plain(value)
         else:
             values[key] = _scalar_text(value, data.raw.get(key))
-    return VariantFile(path, values, tuple(problems))
+    return VariantFile(path, values, tuple(problems), tuple(warnings))
 
 
 def _scalar_text(value: Any, raw: str | None) -> Any:
@@ -132,17 +145,22 @@ def merge(settings: Settings, files: list[VariantFile]) -> dict[str, Any]:
     return variant
 
 
-def find_variant_files(recipes_dir: Path, recipe_dir: Path) -> list[Path]:
-    """conda_build_config.yaml at the recipes root and in the recipe dir (and feedstock root)."""
+def find_variant_files(recipes_dir: Path, recipe_dir: Path, extra: tuple[Path, ...] = ()) -> list[Path]:
+    """conda_build_config.yaml at the recipes root, in each directory down to the recipe
+    dir (a feedstock's root) and in it; then ``extra`` (given on the command line, kept
+    even when missing so that the caller reports it)."""
     candidates = [recipes_dir / VARIANT_FILE]
-    if recipe_dir.name == "recipe" and recipe_dir.parent != recipes_dir:
-        candidates.append(recipe_dir.parent / VARIANT_FILE)
-    candidates.append(recipe_dir / VARIANT_FILE)
+    try:
+        between = recipe_dir.relative_to(recipes_dir).parts
+    except ValueError:
+        between = ()
+    for depth in range(1, len(between) + 1):
+        candidates.append(recipes_dir.joinpath(*between[:depth]) / VARIANT_FILE)
     seen: list[Path] = []
     for c in candidates:
         if c not in seen and c.is_file():
             seen.append(c)
-    return seen
+    return seen + [p for p in extra if p not in seen]
 
 
 _STAR_RE = re.compile(r"^[0-9A-Za-z._]+$")

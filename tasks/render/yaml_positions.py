@@ -4,6 +4,9 @@ Composition uses libyaml (``CSafeLoader``) for speed; the node tree is then turn
 ``YMap``/``YList`` containers that keep each entry's (line, col) and the scalar *as
 written*, so ``version: 1.10`` can be read back as "1.10" instead of the float 1.1.
 Positions are mapped through ``line_map`` to lines of the original meta.yaml.
+
+A key written twice in one mapping keeps its last value, as PyYAML (and so conda-build)
+does; the caller is told through ``duplicates`` (or gets an error when it passes none).
 """
 from __future__ import annotations
 
@@ -63,8 +66,15 @@ class YamlProblem(Exception):
         self.pos, self.message, self.hint = pos, message, hint
 
 
-def load(text: str, line_map: LineMap) -> Any:
-    """Parse ``text`` into YMap/YList/scalars; raise YamlProblem with an original position."""
+# A key written again: (its new position, the key, the position of the first).
+Duplicate = tuple[Pos, Any, Pos]
+
+
+def load(text: str, line_map: LineMap, duplicates: list[Duplicate] | None = None) -> Any:
+    """Parse ``text`` into YMap/YList/scalars; raise YamlProblem with an original position.
+
+    A duplicate key is appended to ``duplicates`` and its last value kept (PyYAML's rule);
+    with ``duplicates`` None it is a YamlProblem."""
     try:
         node = yaml.compose(text, Loader=Loader)
     except yaml.MarkedYAMLError as exc:
@@ -79,7 +89,7 @@ def load(text: str, line_map: LineMap) -> Any:
         raise YamlProblem((1, 1), f"YAML error: {exc}") from None
     if node is None:
         return None
-    return _build(node, line_map)
+    return _build(node, line_map, duplicates)
 
 
 def _pos(node: Node, line_map: LineMap) -> Pos:
@@ -95,30 +105,38 @@ def _scalar(node: ScalarNode, line_map: LineMap) -> Any:
         raise YamlProblem(_pos(node, line_map), f"YAML error: {exc}") from None
 
 
-def _build(node: Node, line_map: LineMap) -> Any:
+def _build(node: Node, line_map: LineMap, duplicates: list[Duplicate] | None) -> Any:
     if isinstance(node, ScalarNode):
         return _scalar(node, line_map)
     if isinstance(node, SequenceNode):
         seq = YList(_pos(node, line_map))
         for item in node.value:
-            seq.append(_build(item, line_map))
+            seq.append(_build(item, line_map, duplicates))
             seq.item_pos.append(_pos(item, line_map))
             seq.raw.append(item.value if isinstance(item, ScalarNode) else None)
         return seq
     if isinstance(node, MappingNode):
         mapping = YMap(_pos(node, line_map))
         for key_node, value_node in node.value:
-            key = _build(key_node, line_map)
+            key = _build(key_node, line_map, duplicates)
             kpos = _pos(key_node, line_map)
             if isinstance(key, (YMap, YList)):
                 raise YamlProblem(kpos, "a mapping key must be a plain value")
             if key in mapping:
                 first = mapping.key_pos[key]
-                raise YamlProblem(kpos, f"duplicate key '{key}' (first at line {first[0]})",
-                                  "remove one of them, or give each a selector such as # [linux]")
-            mapping[key] = _build(value_node, line_map)
+                if duplicates is None:
+                    raise YamlProblem(kpos, duplicate_message(key, first), DUPLICATE_HINT)
+                duplicates.append((kpos, key, first))     # the last value wins
+            mapping[key] = _build(value_node, line_map, duplicates)
             mapping.key_pos[key] = kpos
             mapping.val_pos[key] = _pos(value_node, line_map)
             mapping.raw[key] = value_node.value if isinstance(value_node, ScalarNode) else None
         return mapping
     raise YamlProblem(_pos(node, line_map), f"unsupported YAML node {type(node).__name__}")
+
+
+DUPLICATE_HINT = "remove one of them, or give each a selector such as # [linux]"
+
+
+def duplicate_message(key: Any, first: Pos) -> str:
+    return f"duplicate key '{key}' (first at line {first[0]})"
