@@ -13,6 +13,7 @@ and ``list --all`` in a subprocess.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -100,16 +101,21 @@ def time_load(root: Path, cache: Path, repeat: int) -> tuple[float, float, int, 
 
 
 def time_doit(dodo: Path, root: Path, cache: Path, args: list[str], repeat: int) -> tuple[float, int, str]:
+    """Median wall time, output lines, and a note: median CPU time (user+sys, what the wall
+    time is on an idle machine: the cores are shared), and the error of a failed run."""
     cmd = ["doit", "-f", str(dodo), f"recipes={root}", f"cache={cache}",
            f"variants={root.parent / 'extra_variants.yaml'}", *args]
-    times, lines, err = [], 0, ""
+    times, cpus, lines, err = [], [], 0, ""
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         times.append(time.perf_counter() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         lines = len(proc.stdout.splitlines())
         err = proc.stderr.strip().splitlines()[-1] if proc.returncode else ""
-    return statistics.median(times), lines, err
+    return statistics.median(times), lines, f"cpu {statistics.median(cpus):.3f} s" + (f"; FAILED: {err}" if err else "")
 
 
 def main() -> None:
@@ -127,13 +133,11 @@ def main() -> None:
                 (f"load_stack (template cache warm, best of {args.repeat})", best, f"{best / max(count, 1) * 1000:.2f} ms/recipe")]
         import shutil
         shutil.rmtree(cache / "render", ignore_errors=True)
-        wall, lines, err = time_doit(args.dodo, root, cache, ["list", "--all"], 1)
-        rows.append(("doit list --all (wall, cold template cache)", wall,
-                     f"{lines} lines" + (f"; FAILED: {err}" if err else "")))
+        wall, lines, note = time_doit(args.dodo, root, cache, ["list", "--all"], 1)
+        rows.append(("doit list --all (wall, cold template cache)", wall, f"{lines} lines, {note}"))
         for extra in (["list"], ["list", "--all"]):
-            wall, lines, err = time_doit(args.dodo, root, cache, extra, args.repeat)
-            rows.append((f"doit {' '.join(extra)} (wall, median of {args.repeat})", wall,
-                         f"{lines} lines" + (f"; FAILED: {err}" if err else "")))
+            wall, lines, note = time_doit(args.dodo, root, cache, extra, args.repeat)
+            rows.append((f"doit {' '.join(extra)} (wall, median of {args.repeat})", wall, f"{lines} lines, {note}"))
     width = max(len(r[0]) for r in rows)
     print(f"{'what'.ljust(width)}  {'seconds':>8}  notes")
     print(f"{'-' * width}  {'-' * 8}  -----")
