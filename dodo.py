@@ -1,50 +1,16 @@
-"""condoit: `doit build:<recipe>`, `doit list`. The engine lives in tasks/."""
-from tasks.taskgen import build_tasks, doit_config, hold_lock_for_writes, render_tasks, stage_tasks
+"""condoit: `doit build:<recipe>`, `doit list`. The engine lives in tasks/ (tasks/engine.py).
 
-DOIT_CONFIG = doit_config()
-hold_lock_for_writes()
+Importing this file loads the settings from doit's variables and nothing else; the stack
+is rendered, and the cache locked, when doit asks for the tasks.
+"""
+import sys
 
+from tasks.taskgen import all_tasks, doit_config, engine_from_doit
 
-def task_render():
-    """write the rendered recipe (like `conda render`) and print its path"""
-    yield from render_tasks()
-
-
-def task_download():
-    """fetch sources into the content-addressed download cache"""
-    yield from stage_tasks("download")
+ENGINE = engine_from_doit(sys.argv)
+DOIT_CONFIG = doit_config(ENGINE)
 
 
-def task_extract():
-    """unpack sources into a pristine tree"""
-    yield from stage_tasks("extract")
-
-
-def task_patch():
-    """copy the pristine tree and apply the recipe's patches"""
-    yield from stage_tasks("patch")
-
-
-def task_compile():
-    """run build.sh into the padded host prefix"""
-    yield from stage_tasks("compile")
-
-
-def task_package():
-    """make the conda package from the files the build installed"""
-    yield from stage_tasks("package")
-
-
-def task_index():
-    """add the package to the local channel's repodata"""
-    yield from stage_tasks("index")
-
-
-def task_test():
-    """install the package into a fresh prefix and run the recipe's tests"""
-    yield from stage_tasks("test")
-
-
-def task_build():
-    """build a recipe and everything it needs into the indexed local channel"""
-    yield from build_tasks()
+def task_condoit():
+    """every task: render, one group per stage (tasks/stages/__init__.py), build"""
+    yield from all_tasks(ENGINE)

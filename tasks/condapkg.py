@@ -19,12 +19,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-try:  # Python 3.14+
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # installed with conda-package-handling
-    from backports import zstd  # type: ignore[no-redef]
+from .fsutil import sha256_file
 
-PREFIX_PLACEHOLDER_LEGACY = "/opt/anaconda1anaconda2anaconda3"
+# The file name endings of conda packages, in the order clients prefer them.
+ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
+
+
+@dataclass(frozen=True)
+class ArchiveName:
+    """``<name>-<version>-<build><suffix>``: what a package's file name says."""
+
+    name: str
+    version: str
+    build: str
+    suffix: str
+
+    @property
+    def stem(self) -> str:
+        return f"{self.name}-{self.version}-{self.build}"
+
+
+def parse_archive_name(file_name: str) -> ArchiveName | None:
+    """The parts of a package file name, or None for a file that is not a conda package.
+
+    The one place that splits package file names (a name may hold dashes; version and
+    build never do).
+    """
+    for suffix in ARCHIVE_SUFFIXES:
+        if file_name.endswith(suffix):
+            parts = file_name[: -len(suffix)].rsplit("-", 2)
+            if len(parts) == 3 and all(parts):
+                return ArchiveName(parts[0], parts[1], parts[2], suffix)
+    return None
 
 
 @dataclass(frozen=True)
@@ -78,16 +104,6 @@ class PrefixEntry:
     file_mode: str  # text | binary
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-            size += len(block)
-    return h.hexdigest(), size
-
-
 def paths_json(root: Path, files: Sequence[str], prefix_entries: Sequence[PrefixEntry],
                no_link: Iterable[str] = ()) -> dict[str, Any]:
     """info/paths.json for the package files under ``root``."""
@@ -101,13 +117,13 @@ def paths_json(root: Path, files: Sequence[str], prefix_entries: Sequence[Prefix
             entry["path_type"] = "softlink"
             target = full.resolve()
             if target.is_file():
-                entry["sha256"], entry["size_in_bytes"] = _sha256(target)
+                entry["sha256"], entry["size_in_bytes"] = sha256_file(target), target.stat().st_size
             else:
                 entry["sha256"] = hashlib.sha256(os.readlink(full).encode()).hexdigest()
                 entry["size_in_bytes"] = 0
         else:
             entry["path_type"] = "hardlink"
-            entry["sha256"], entry["size_in_bytes"] = _sha256(full)
+            entry["sha256"], entry["size_in_bytes"] = sha256_file(full), full.stat().st_size
         if rel in by_path:
             entry["file_mode"] = by_path[rel].file_mode
             entry["prefix_placeholder"] = by_path[rel].placeholder
@@ -192,6 +208,10 @@ def create_archive(root: Path, pkg_files: Sequence[str], info_files: Sequence[st
                    stem: str, fmt: str, mtime: int, compression_level: int = 16) -> None:
     """Write a package of format ``fmt`` (.conda or .tar.bz2) named ``stem`` to ``out``."""
     if fmt == ".conda":
+        try:  # Python 3.14+
+            from compression import zstd  # type: ignore[import-not-found]
+        except ImportError:  # installed with conda-package-handling
+            from backports import zstd  # type: ignore[no-redef]
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
             date = (1980, 1, 1, 0, 0, 0)
             zf.writestr(zipfile.ZipInfo("metadata.json", date), json.dumps({"conda_pkg_format_version": 2}))

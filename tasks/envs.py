@@ -29,11 +29,13 @@ class InstalledRecord:
     depends: tuple[str, ...]
 
 
-def virtual_packages(settings: Settings) -> list:
+def virtual_packages(settings: Settings, platform: str) -> list:
+    """What a machine of ``platform`` offers: the target's (up to ``max_glibc``), or the build
+    machine's for a prefix of tools that run here."""
     import rattler
-    glibc = settings.max_glibc or DEFAULT_GLIBC
+    glibc = (settings.max_glibc if platform == settings.target_platform else "") or DEFAULT_GLIBC
     pkgs = [("__unix", "0", "0"), ("__linux", "5.10", "0"), ("__glibc", glibc, "0")]
-    arch = settings.target_platform.split("-", 1)[1]
+    arch = platform.split("-", 1)[1]
     pkgs.append(("__archspec", "1", {"aarch64": "aarch64", "64": "x86_64"}.get(arch, arch)))
     return [rattler.GenericVirtualPackage(rattler.PackageName(n), rattler.Version(v), rattler.BuildString(b))
             for n, v, b in pkgs]
@@ -59,7 +61,7 @@ async def _solve_and_install(specs: list[str], prefix: Path, settings: Settings,
     channel = rattler.Channel(channel_url(layout))
     records = await rattler.solve(
         sources=[channel], specs=specs, platforms=[platform, "noarch"],
-        virtual_packages=virtual_packages(settings) if platform == settings.target_platform else None,
+        virtual_packages=virtual_packages(settings, platform),
     )
     await rattler.install(records, target_prefix=prefix, cache_dir=layout.package_cache,
                           platform=rattler.Subdir(platform), show_progress=False, execute_link_scripts=False)
@@ -98,8 +100,11 @@ def installed_files(prefix: Path, package: str) -> list[str]:
 
 def package_run_exports(layout: Layout, record: InstalledRecord) -> dict:
     """run_exports.json of an installed package, read from py-rattler's package cache."""
-    stem = record.file_name.removesuffix(".conda").removesuffix(".tar.bz2")
-    path = layout.package_cache / stem / "info" / "run_exports.json"
+    from .condapkg import parse_archive_name
+    parsed = parse_archive_name(record.file_name)
+    if parsed is None:
+        return {}
+    path = layout.package_cache / parsed.stem / "info" / "run_exports.json"
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):

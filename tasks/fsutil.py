@@ -1,4 +1,5 @@
-"""Atomic file and directory writes: a half-written result is never taken for a result."""
+"""Files: the one sha256 and tree digest, atomic writes (a half-written result is never taken
+for a result), stat fingerprints."""
 from __future__ import annotations
 
 import contextlib
@@ -9,46 +10,75 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 CHUNK = 1 << 20
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def hash_file(path: Path, algorithm: str) -> str:
+def hash_file(path: Path, algorithm: str = "sha256", without: Sequence[bytes] = ()) -> str:
+    """Hex digest of a file's bytes (streamed). ``without``: strings replaced by ``$PREFIX``
+    before hashing (a file that names its own prefix hashes the same wherever it is)."""
     h = hashlib.new(algorithm)
+    needles = sorted((n for n in without if n), key=len, reverse=True)
+    keep = max((len(n) for n in needles), default=1) - 1   # a needle cut by a chunk border waits
+    carry = b""
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
+            if not needles:
+                h.update(block)
+                continue
+            data = _replace(carry + block, needles)
+            carry = data[len(data) - keep:] if len(data) > keep else data
+            h.update(data[:len(data) - len(carry)])
+    h.update(carry)
     return h.hexdigest()
 
 
-def tree_digest(root: Path, ignore: tuple[str, ...] = ()) -> str:
-    """Digest of a directory tree: relative paths, file modes, symlink targets and contents."""
-    h = hashlib.sha256()
+def sha256_file(path: Path, without: Sequence[bytes] = ()) -> str:
+    """The one sha256 of a file (see ``hash_file``)."""
+    return hash_file(path, "sha256", without)
+
+
+def _replace(data: bytes, needles: Sequence[bytes]) -> bytes:
+    for needle in needles:
+        data = data.replace(needle, b"$PREFIX")
+    return data
+
+
+def tree_digest(root: Path, ignore: tuple[str, ...] = (), *, files: Iterable[str] | None = None,
+                relocatable: bool = False) -> str:
+    """Digest of the content of a tree: relative paths, executable bits (what a package keeps
+    of a mode), symlink targets and file bytes.
+
+    ``files``: only these (paths relative to ``root``); by default every entry, directories
+    (empty ones too) included, less the names in ``ignore``. ``relocatable``: ``root``
+    itself, wherever a file or a link target names it, counts as ``$PREFIX``, so the same
+    build in another cache's prefix has the same digest.
+    """
     root = Path(root)
+    spellings = {str(root).rstrip("/"), os.path.realpath(root).rstrip("/")} if relocatable else set()
+    needles = sorted((s.encode() for s in spellings if len(s) > 1), key=len, reverse=True)
+    h = hashlib.sha256()
+
+    def entry(rel: str) -> None:
+        full = root / rel
+        if full.is_symlink():
+            h.update(f"L {rel} ".encode() + _replace(os.readlink(full).encode(), needles) + b"\n")
+        else:
+            mode = full.stat().st_mode & 0o111
+            h.update(f"F {rel} {mode:o} {sha256_file(full, needles)}\n".encode())
+
+    if files is not None:
+        for rel in sorted(files):
+            entry(rel)
+        return h.hexdigest()
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in ignore)
         rel_dir = os.path.relpath(dirpath, root)
-        entries = sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         h.update(f"D {rel_dir}\n".encode())
-        for name in sorted(entries):
-            if name in ignore:
-                continue
-            full = os.path.join(dirpath, name)
-            rel = os.path.normpath(os.path.join(rel_dir, name))
-            st = os.lstat(full)
-            if os.path.islink(full):
-                h.update(f"L {rel} {os.readlink(full)}\n".encode())
-            else:
-                h.update(f"F {rel} {st.st_mode & 0o111:o} {sha256_file(Path(full))}\n".encode())
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        for name in sorted(n for n in filenames + links if n not in ignore):
+            entry(os.path.normpath(os.path.join(rel_dir, name)))
     return h.hexdigest()
 
 
@@ -82,20 +112,32 @@ def stat_fingerprint(paths: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+@contextlib.contextmanager
+def atomic_file(path: Path, staging: Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write ``path``'s new content to; on success it is renamed
+    over ``path`` (atomic), on failure removed. ``staging``: where the temporary file lives
+    (default: beside ``path``; it must be on the same filesystem)."""
     path = Path(path)
+    room = Path(staging) if staging is not None else path.parent
+    room.mkdir(parents=True, exist_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    fd, tmp = tempfile.mkstemp(dir=room, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_file(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from .errors import LockBusy
 
-_held: dict[str, int] = {}
-
 # doit commands that only read state; they do not take the cache lock.
 READ_ONLY_COMMANDS = frozenset({"list", "info", "help", "dumpdb", "tabcompletion", "graph",
                                 "ignore", "reset-dep"})
@@ -36,11 +34,9 @@ def doit_command(argv: list[str]) -> str:
     return "run"
 
 
-def hold_cache_lock(lock_path: Path) -> None:
-    """Take the cache's lock for the life of this process, or explain who holds it."""
-    key = str(lock_path)
-    if key in _held:
-        return
+def hold_cache_lock(lock_path: Path) -> int:
+    """Take the cache's lock, or explain who holds it; returns the descriptor that holds it
+    (the lock lasts while it is open: the caller keeps it for the run)."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -52,4 +48,4 @@ def hold_cache_lock(lock_path: Path) -> None:
                        f"{lock_path.parent}; wait for it to finish, or stop it") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _held[key] = fd
+    return fd

@@ -14,9 +14,16 @@ any other output with neither is a metapackage (no files).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Protocol, Sequence, TypeVar
 
 from .model import Frozen, Output, Recipe, spec_name
+
+
+class _Named(Protocol):
+    name: str
+
+
+R = TypeVar("R", bound=_Named)
 
 
 def output_recipe(recipe: Recipe, output: Output) -> Recipe:
@@ -42,17 +49,16 @@ def host_specs(recipe: Recipe) -> list[str]:
     return specs
 
 
-def package_host_records(package: Recipe, top: Recipe,
-                         records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def package_host_records(package: Recipe, top: Recipe, records: Sequence[R]) -> tuple[R, ...]:
     """Host records a package was built against (its run_exports source and hash input).
 
     An output with its own host requirements gets the records they name; otherwise
     (and the package named like the recipe) everything in the host prefix.
     """
     if package.name == top.name or not package.requirements.host:
-        return list(records)
+        return tuple(records)
     names = {spec_name(s) for s in package.requirements.host}
-    return [r for r in records if r["name"] in names]
+    return tuple(r for r in records if r.name in names)
 
 
 def owned_files(recipe: Recipe, output: Output, top_files: Sequence[str]) -> list[str]:

@@ -14,9 +14,10 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       work/<name>/<target>/<stage>/   a build stage's work (compile's copy, package root)
       work/<name>/<target>/compile/src_placehold...  the padded tree build.sh runs in
       prefix/<target>/<name>/_h_env...  the long, padded host prefix the build installs into
-      stamps/<name>/[<target>/]<stage>.json  a stage's input signature and outputs, written last
-      logs/<name>/[<target>/]<stage>.log
-      channel/<subdir>/       the local channel (packages, repodata.json)
+      stamps/<name>/[<target>/]<stage>.json  a stage's input signature and result, written last
+      stamps/@stack/<stage>.json  the same for a stage of the whole stack (channel)
+      logs/<name>/[<target>/]<stage>.log, logs/@stack/<stage>.log
+      channel/<subdir>/       the local channel (packages, repodata.json); channel/channeldata.json
       pkgs/                   py-rattler's package cache
       test/<target>/<name>/   test prefixes and work
       tmp/                    staging for atomic writes (same filesystem as the results)
@@ -46,13 +47,18 @@ CANONICAL_PREFIX_ROOT = "/opt/condoit/"
 CANONICAL_SOURCE_DIRNAME = "_src"
 
 
-# Stages whose results do not depend on the target platform: shared by all targets.
+# Stages whose results do not depend on the target platform: shared by all targets. The
+# engine says so with a Layout of no target (``Layout(cache, "")``); this set keeps
+# ``Layout(cache).work(name, "patch")`` pointing at the shared tree.
 SOURCE_STAGES = frozenset({"download", "extract", "patch"})
+# The name a stage of the whole stack (not of one recipe) has in paths: its stamp is
+# ``Layout(cache, "").stamp(STACK_DIRNAME, stage)``, its log likewise.
+STACK_DIRNAME = "@stack"
 
 
 @dataclass(frozen=True)
 class Layout:
-    """Paths of one cache; ``target`` separates what each target platform builds."""
+    """Paths of one cache; ``target`` separates what each target platform builds ("": shared)."""
 
     cache: Path
     target: str = "linux-aarch64"
@@ -62,8 +68,8 @@ class Layout:
         return cls(settings.cache_dir, settings.target_platform)
 
     def _scoped(self, name: str, stage: str) -> str:
-        """``name`` for source stages, ``name/<target>`` for the stages that build."""
-        return name if stage in SOURCE_STAGES else f"{name}/{self.target}"
+        """``name`` for source stages (and a Layout of no target), ``name/<target>`` for the stages that build."""
+        return name if (stage in SOURCE_STAGES or not self.target) else f"{name}/{self.target}"
 
     @property
     def doit_db(self) -> Path:
@@ -179,6 +185,10 @@ class Layout:
     @property
     def package_cache(self) -> Path:
         return self.cache / "pkgs"
+
+    @property
+    def channeldata(self) -> Path:
+        return self.channel / "channeldata.json"
 
     @property
     def channel_lock(self) -> Path:

@@ -2,7 +2,7 @@
 and what the post-build checks found (the glibc floor)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 from .model import Recipe, spec_name
 
@@ -20,16 +20,16 @@ def _merge(specs: Iterable[str]) -> list[str]:
     return sorted(chosen.values())
 
 
-def exported(recipe: Recipe, host_records: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+def exported(recipe: Recipe, host_records: Sequence[Any]) -> tuple[list[str], list[str]]:
     """(depends, constrains) that host dependencies export into this package."""
     ignored = {spec_name(s) for s in recipe.build.ignore_run_exports}
     ignored_from = {spec_name(s) for s in recipe.build.ignore_run_exports_from}
     depends: list[str] = []
     constrains: list[str] = []
     for record in host_records:
-        if record["name"] in ignored_from:
+        if record.name in ignored_from:
             continue
-        exports = record.get("run_exports") or {}
+        exports = record.run_exports or {}
         for key in ("weak", "strong"):
             depends += [s for s in exports.get(key, []) if spec_name(s) not in ignored]
         for key in ("weak_constrains", "strong_constrains"):
@@ -37,7 +37,7 @@ def exported(recipe: Recipe, host_records: Sequence[Mapping[str, Any]]) -> tuple
     return depends, constrains
 
 
-def package_requirements(recipe: Recipe, host_records: Sequence[Mapping[str, Any]],
+def package_requirements(recipe: Recipe, host_records: Sequence[Any],
                          extra: Iterable[str] = ()) -> tuple[list[str], list[str]]:
     """The final (depends, constrains) of the package built from ``recipe``."""
     dep_exports, con_exports = exported(recipe, host_records)

@@ -40,6 +40,11 @@ class Stack:
         return providers(self.recipes)
 
     @cached_property
+    def packages(self) -> frozenset[str]:
+        """Every package name the stack produces."""
+        return frozenset(self._provider)
+
+    @cached_property
     def _deps(self) -> dict[str, tuple[str, ...]]:
         return {r.name: direct_deps(r, self._provider) for r in self.recipes}
 

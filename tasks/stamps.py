@@ -16,7 +16,8 @@ from typing import Any
 from .fsutil import write_json_atomic
 
 # 2: stamps carry ``check``, the stat fingerprint of the files the stage vouches for.
-STAMP_FORMAT = 2
+# 3: ``result`` (a stage's typed result) instead of ``outputs``.
+STAMP_FORMAT = 3
 
 
 def signature(parts: Any) -> str:
@@ -36,16 +37,16 @@ def read_stamp(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def write_stamp(path: Path, sig: str, outputs: dict[str, Any], check: str = "") -> None:
-    """``outputs`` feed dependents' signatures (content only); ``check`` only verifies the result."""
-    write_json_atomic(path, {"format": STAMP_FORMAT, "signature": sig, "outputs": outputs, "check": check,
+def write_stamp(path: Path, sig: str, result: dict[str, Any], check: str = "") -> None:
+    """``result``: the stage's result in its JSON form; ``check`` only verifies the files."""
+    write_json_atomic(path, {"format": STAMP_FORMAT, "signature": sig, "result": result, "check": check,
                              "finished": time.time()})
 
 
-def stamp_outputs(path: Path) -> dict[str, Any] | None:
-    """Output digests of a finished stage, or None when it has not finished."""
+def stamp_result(path: Path) -> dict[str, Any] | None:
+    """The JSON form of a finished stage's result, or None when it has not finished."""
     stamp = read_stamp(path)
-    return None if stamp is None else stamp.get("outputs", {})
+    return None if stamp is None else stamp.get("result", {})
 
 
 def remove_stamp(path: Path) -> None:

@@ -1,25 +1,28 @@
-"""doit task generators: the whole stack, one subtask per recipe per stage.
+"""doit's side of an Engine: the config, and one task generator per stage plus render and build.
 
-This runs on every ``doit`` call (even ``doit list``), so it only renders and wires;
-no stage work and no hashing of large trees happen here.
+dodo.py makes the engine from doit's command line (``engine_from_doit``) and yields
+``all_tasks(engine)`` from its one task generator. The generators run on every
+``doit`` call (even ``doit list``), so they only render and wire: no stage work, no hashing
+of large trees. A task's actions get the job's ``Context`` (plain data: picklable for
+``-P process``), never the engine.
 """
 from __future__ import annotations
 
 import sys
-from functools import lru_cache
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from doit import get_var
-
 from doit.exceptions import TaskFailed
 
 from .errors import CondoitError, RecipeProblem
-from .paths import Layout
-from .recovery import recover_doit_db, report, sweep_partial_packages
-from .render.stack_loader import load_stack
+from .locking import READ_ONLY_COMMANDS, doit_command
+from .recovery import recover_doit_db, report
 from .settings import load_settings
-from .stages import STAGES
-from .stages.base import Context, task_dict
+from .model import Recipe
+from .stages.base import STACK, Context, Ref, Stage, clean, execute, is_current
+
+if TYPE_CHECKING:
+    from .engine import Engine
 
 DOIT_CONFIG_BASE: dict[str, Any] = {
     "default_tasks": ["build"],
@@ -30,59 +33,83 @@ DOIT_CONFIG_BASE: dict[str, Any] = {
 }
 
 _VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "max_glibc", "mirrors",
-         "strict", "variants")
+         "toolchain", "glibc", "strict", "variants")
+PROBLEMS_TASK = "problems"
 
 
-def doit_config() -> dict[str, Any]:
-    """doit's settings; a damaged doit database is moved aside first (doit would crash on it)."""
-    db = Layout.of(context().settings).doit_db
-    report(recover_doit_db(db))
-    return dict(DOIT_CONFIG_BASE, dep_file=str(db))
-
-
-@lru_cache(maxsize=1)
-def context() -> Context:
-    """Settings and the rendered stack, loaded once per doit call."""
+def engine_from_doit(argv: list[str]) -> "Engine":
+    """The engine of this doit call: settings from doit's variables (``doit target=linux-64 ...``);
+    the lock is for commands that write (not list, info, help ...)."""
+    from .engine import Engine
     overrides = {k: v for k in _VARS if (v := get_var(k, None)) is not None}
     try:
         settings = load_settings(overrides)
     except CondoitError as exc:
         print(f"condoit: {exc}", file=sys.stderr)
         raise SystemExit(2)
-    stack = load_stack(settings)
-    if stack.warnings:                      # leniencies, built anyway (strict=1 makes them problems)
-        print(f"condoit: {len(stack.warnings)} warning(s) in the recipes under {settings.recipes_dir}:",
-              file=sys.stderr)
-        for warning in stack.warnings:
-            print(str(warning), file=sys.stderr)
-    if stack.problems:
-        print(f"condoit: {len(stack.problems)} problem(s) in the recipes under {settings.recipes_dir}:",
-              file=sys.stderr)
-        for problem in stack.problems:
-            print(str(problem), file=sys.stderr)
-    from .locking import doit_command
-    if doit_command(sys.argv) == "list" or get_var("verbose_skips", None):
-        for skipped in stack.skipped:
-            print(f"condoit: {skipped.name} is skipped for {settings.target_platform} "
-                  f"({skipped.reason}): {skipped.meta_path}", file=sys.stderr)
-    return Context(settings, stack)
+    command = doit_command(argv)
+    return Engine(settings, writes=command not in READ_ONLY_COMMANDS,
+                  verbose_skips=command == "list" or bool(get_var("verbose_skips", None)))
 
 
-def stage_tasks(stage_name: str) -> Iterator[dict[str, Any]]:
-    ctx = context()
-    stage = STAGES[stage_name]
-    yield {"name": None, "doc": stage.doc}
-    for recipe in ctx.stack.in_build_order():
-        if stage.is_enabled(recipe, ctx):
-            yield task_dict(stage, recipe, ctx)
+def doit_config(engine: "Engine") -> dict[str, Any]:
+    """doit's settings; a damaged doit database is moved aside first (doit would crash on it)."""
+    db = engine.layout.doit_db
+    report(recover_doit_db(db))
+    return dict(DOIT_CONFIG_BASE, dep_file=str(db))
 
 
-def render_tasks() -> Iterator[dict[str, Any]]:
+def all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
+    """Every task, in `doit list` order: render, one group per stage of the registry, build.
+
+    One generator yields them all (each dict names its ``basename``): doit orders the
+    generators of a dodo file by their line, and this keeps the registry's order."""
+    engine.open()
+    yield from _named("render", render_tasks(engine))
+    for name in engine.stages:
+        yield from _named(name, stage_tasks(engine, name))
+    yield from _named("build", build_tasks(engine))
+
+
+def _named(basename: str, tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for task in tasks:
+        yield {"basename": basename, **task}
+
+
+def task_dict(stage: Stage, ref: Ref, ctx: Context, recipe: Recipe | None) -> dict[str, Any]:
+    """The doit task of one job (plain data; picklable actions)."""
+    target = ctx.plan.target
+    where = f" for {ref.platform}" if ref.platform and ref.platform != target else ""
+    task: dict[str, Any] = {
+        "doc": f"{stage.doc} ({recipe.name} {recipe.version}{where})" if recipe else stage.doc,
+        "actions": [(execute, [stage, ref, ctx])],
+        "uptodate": [(is_current, [stage, ref, ctx])],
+        "task_dep": [up.task(target) for up in stage.upstream(recipe, ctx)],
+        "targets": [str(ctx.stamp_path(ref))],
+        "clean": [(clean, [stage, ref, ctx])],
+    }
+    if ref.recipe:
+        task["name"] = ref.task(target).split(":", 1)[1]
+    return task
+
+
+def stage_tasks(engine: "Engine", stage_name: str) -> Iterator[dict[str, Any]]:
+    """A stage's jobs: subtasks ``stage:recipe[@platform]``, or one task for a stack stage."""
+    stage = engine.stages[stage_name]
+    if stage.scope != STACK:
+        yield {"name": None, "doc": stage.doc}
+    for ref, ctx, recipe in engine.jobs(stage_name):
+        yield task_dict(stage, ref, ctx, recipe)
+
+
+RENDER_DOC = "write the rendered recipe (like `conda render`) and print its path"
+
+
+def render_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     from .render.output import write_rendered
-    ctx = context()
-    yield {"name": None, "doc": "write the rendered recipe (like `conda render`) and print its path"}
-    for recipe in ctx.stack.in_build_order():
-        target = ctx.layout.rendered(recipe.name)
+    yield {"name": None, "doc": RENDER_DOC}
+    for recipe in engine.stack.in_build_order():
+        target = engine.layout.rendered(recipe.name)
         yield {
             "name": recipe.name,
             "doc": f"rendered meta.yaml of {recipe.name} {recipe.version}",
@@ -93,50 +120,54 @@ def render_tasks() -> Iterator[dict[str, Any]]:
         }
 
 
-PROBLEMS_TASK = "problems"
-
-
 def stack_problems(problems: tuple[RecipeProblem, ...]) -> TaskFailed:
     """doit action: the stack's recipe problems, as the failure that ends `doit build`."""
     return TaskFailed(f"{len(problems)} problem(s) in the stack's recipes; the recipes they name were not "
                       "built:\n" + "\n".join(str(p) for p in problems))
 
 
-def build_tasks() -> Iterator[dict[str, Any]]:
-    """`build:<recipe>` per recipe; `build` is all of them, then the stack's problems, if any.
+BUILD_DOC = "build a recipe and everything it needs into the indexed local channel"
+
+
+def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
+    """``build:<recipe>`` per recipe (and ``build:<recipe>@<platform>`` for what a cross build
+    needs from the build machine): every stage of it, and ``build:`` of what it needs.
+    ``build`` is all of them, the stack stages, then the stack's problems, if any.
 
     A broken recipe must fail the run, but only after everything that does not need it
     was built: the `problems` task needs every `build:<recipe>` (doit would otherwise
     start it first) and fails with every problem, which doit repeats in its summary.
     """
-    ctx = context()
-    recipes = ctx.stack.in_build_order()
-    group: dict[str, Any] = {"name": None, "doc": "build a recipe and everything it needs into the indexed local channel"}
-    if ctx.stack.problems:
-        group["task_dep"] = [PROBLEMS_TASK]
+    target, plan = engine.target, engine.plan
+    own: dict[tuple[str, str], list[str]] = {}
+    stack_stages: list[str] = []
+    for name, stage in engine.stages.items():
+        for ref, _ctx, _recipe in engine.jobs(name):
+            if stage.scope == STACK:
+                stack_stages.append(ref.task(target))
+            elif ref.platform:
+                own.setdefault((ref.recipe, ref.platform), []).append(ref.task(target))
+            else:   # a source stage serves every platform the recipe is built for
+                for platform in (p for n, p in plan.nodes if n == ref.recipe):
+                    own.setdefault((ref.recipe, platform), []).append(ref.task(target))
+
+    def group(node: tuple[str, str]) -> str:
+        return f"build:{node[0]}" if node[1] == target else f"build:{node[0]}@{node[1]}"
+
+    problems = engine.stack.problems
+    head: dict[str, Any] = {"name": None, "doc": BUILD_DOC, "task_dep": stack_stages}
+    if problems:
+        head["task_dep"] = [*stack_stages, PROBLEMS_TASK]
         yield {"basename": PROBLEMS_TASK, "doc": "the stack's broken recipes (fails `doit build`)",
-               "actions": [(stack_problems, [ctx.stack.problems])], "verbosity": 1,
-               "task_dep": [f"build:{r.name}" for r in recipes]}
-    yield group
-    last = "test" if "test" in STAGES else "index"
-    for recipe in recipes:
+               "actions": [(stack_problems, [problems])], "verbosity": 1,
+               "task_dep": [group((n, p)) for n, p in plan.nodes if p == target]}
+    yield head
+    for node in plan.nodes:
+        recipe = engine.context(node[1]).stack.recipe(node[0])
+        where = "" if node[1] == target else f" for {node[1]}"
         yield {
-            "name": recipe.name,
-            "doc": f"{recipe.name} {recipe.version} and its dependencies, packaged and indexed",
+            "name": group(node).split(":", 1)[1],
+            "doc": f"{recipe.name} {recipe.version}{where} and its dependencies, packaged and indexed",
             "actions": None,
-            "task_dep": [f"{last}:{name}" for name in ctx.stack.closure(recipe.name)],
+            "task_dep": own.get(node, []) + [group(dep) for dep in plan.needs.get(node, ())],
         }
-
-
-def hold_lock_for_writes() -> None:
-    """Take the cache lock unless this doit command only reads (list, info, help...)."""
-    from .errors import LockBusy
-    from .locking import READ_ONLY_COMMANDS, doit_command, hold_cache_lock
-    if doit_command(sys.argv) in READ_ONLY_COMMANDS:
-        return
-    try:
-        hold_cache_lock(context().layout.lock)
-    except LockBusy as exc:
-        print(f"condoit: {exc}", file=sys.stderr)
-        raise SystemExit(3)
-    sweep_partial_packages(context().layout)

@@ -76,7 +76,7 @@ def resolve_build_requirements(recipe: Recipe, settings: Settings, stack_package
             continue
         if IMPLIED.match(name):
             continue
-        if name in stack_packages and not settings.cross:
+        if name in stack_packages:    # installed into the build prefix, built for the build platform (tasks/plan.py)
             stack.append(name)
             continue
         if name in settings.system_tools:
@@ -85,11 +85,6 @@ def resolve_build_requirements(recipe: Recipe, settings: Settings, stack_package
                 missing.append(f"{name}: needs `{command}` on the build machine (apt-get install {package})")
             else:
                 system.append(command)
-            continue
-        if name in stack_packages:
-            missing.append(f"{name}: is built by a recipe of the stack for {settings.target_platform}, "
-                           f"which cannot run on {settings.build_platform}; map it to a build-machine "
-                           f"tool in the `system_tools` setting")
             continue
         missing.append(f"{name}: neither a compiler, a known build-machine tool, nor a recipe of the stack; "
                        f"add it to the `system_tools` setting ([tool.condoit] in pyproject.toml or "

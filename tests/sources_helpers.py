@@ -159,23 +159,20 @@ def make_recipe(tmp: Path, name: str = "pkg", version: str = "1.0", sources: tup
 
 
 def make_context(tmp: Path, *recipes: Recipe, mirrors: tuple[str, ...] = ()):
-    from tasks.stages.base import Context
+    """An Engine over these recipes (no renderer); ``.layout`` is the cache's layout."""
+    from tasks.engine import Engine
     settings = Settings(root=tmp, recipes_dir=tmp / "recipes", cache_dir=tmp / "cache", mirrors=mirrors)
-    return Context(settings, Stack(recipes=tuple(recipes), order=tuple(r.name for r in recipes)))
+    return Engine(settings, Stack(recipes=tuple(recipes), order=tuple(r.name for r in recipes)))
 
 
-def run_stage(stage: str, recipe: Recipe, ctx) -> str | None:
+def run_stage(stage: str, recipe: Recipe, engine) -> str | None:
     """Run one stage like doit would; returns the failure text or None."""
-    from tasks.stages import STAGES
-    from tasks.stages.base import execute
-    failed = execute(STAGES[stage], recipe.name, ctx)
+    failed = engine.execute(stage, recipe.name)
     return None if failed is None else str(failed)
 
 
-def is_current(stage: str, recipe: Recipe, ctx) -> bool:
-    from tasks.stages import STAGES
-    from tasks.stages.base import is_current as current
-    return current(STAGES[stage], recipe.name, ctx)
+def is_current(stage: str, recipe: Recipe, engine) -> bool:
+    return engine.is_current(stage, recipe.name)
 
 
 # -- doit in a subprocess ------------------------------------------------------------------

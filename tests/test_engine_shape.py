@@ -1,7 +1,10 @@
-"""Issue 8 (3): loading the tasks stays light and the engine's modules import without cycles."""
+"""Issue 8 (3): loading the tasks stays light, the engine's modules import without cycles, and
+a run's state is one explicit Engine (nothing rendered or locked at import)."""
 from __future__ import annotations
 
 import ast
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +92,41 @@ def test_the_engine_has_no_import_cycles():
     graph = {name: _imports(name, path, modules) for name, path in modules.items()}
     assert graph["tasks.taskgen"], "the import scan found nothing: it is broken"
     assert _cycles(graph) == []
+
+
+# -- no hidden global state -----------------------------------------------------------------------
+
+def test_importing_dodo_neither_renders_nor_locks(stack_dirs):
+    """dodo.py only builds the Engine from the settings; doit asking for the tasks renders and
+    (for a command that writes) locks."""
+    recipes, cache = stack_dirs
+    write_recipe(recipes, "alpha", 'package: {name: alpha, version: "1.0"}\nbuild: {noarch: generic}\n',
+                 build_sh="true\n")
+    probe = ("import runpy, sys, json; sys.argv = ['doit', 'build:alpha'];"
+             "ns = runpy.run_path(DODO);"
+             "engine = ns['ENGINE'];"
+             "print('STATE', json.dumps({'rendered': sorted(engine._stacks), 'writes': engine.writes,"
+             "'locked': engine._lock is not None, 'cache': str(engine.settings.cache_dir)}))")
+    env = {**os.environ, "CONDOIT_RECIPES": str(recipes), "CONDOIT_CACHE": str(cache)}
+    proc = subprocess.run([sys.executable, "-c", f"DODO = {str(ROOT / 'dodo.py')!r}\n" + probe], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    state = json.loads(proc.stdout.split("STATE ", 1)[1])
+    assert state == {"rendered": [], "writes": True, "locked": False, "cache": str(cache)}
+    assert not (cache / ".lock").exists() and not (cache / "render").exists()
+
+
+def test_two_engines_in_one_process_share_nothing(tmp_path):
+    from tasks.engine import Engine
+    from tasks.settings import load_settings
+    engines = []
+    for name in ("one", "two"):
+        recipes = tmp_path / name / "recipes"
+        write_recipe(recipes, name, f'package: {{name: {name}, version: "1.0"}}\nbuild: {{noarch: generic}}\n',
+                     build_sh="true\n")
+        engines.append(Engine(load_settings({"recipes": str(recipes), "cache": str(tmp_path / name / "cache")})))
+    first, second = engines
+    assert [str(r) for r, _c, _ in first.jobs("compile")] == ["compile:one@linux-aarch64"]
+    assert [str(r) for r, _c, _ in second.jobs("compile")] == ["compile:two@linux-aarch64"]
+    assert first.context("").layout.cache != second.context("").layout.cache
+    assert first.plan.nodes == (("one", "linux-aarch64"),) and second.plan.nodes == (("two", "linux-aarch64"),)

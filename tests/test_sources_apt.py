@@ -9,7 +9,7 @@ from sources_helpers import make_context, make_recipe, run_stage
 from tasks.fetch.apt import DebianSource, debian_source, upstream_part
 from tasks.fetch.base import FetchError
 from tasks.model import Source
-from tasks.stamps import stamp_outputs
+from tasks.stamps import stamp_result
 
 BZIP2_SHA256 = "ab5a03176ee106d3f0fa90e381da478ddae405918153cca248e682cd0c4a2269"
 
@@ -58,7 +58,7 @@ def test_debian_orig_tarball_with_matching_sha256_is_accepted(tmp_path):
     ctx = make_context(tmp_path, recipe)
     assert run_stage("download", recipe, ctx) is None, ctx.layout.log("bzip2", "download").read_text()
     assert ctx.layout.download(BZIP2_SHA256).is_file()
-    assert stamp_outputs(ctx.layout.stamp("bzip2", "download")) == {
+    assert stamp_result(ctx.layout.stamp("bzip2", "download")) == {
         "sources": [{"kind": "url", "sha256": BZIP2_SHA256, "name": "bzip2-1.0.8.tar.gz"}]}
     assert "taken from apt-get source bzip2=" in ctx.layout.log("bzip2", "download").read_text()
     assert run_stage("extract", recipe, ctx) is None

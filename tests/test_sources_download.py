@@ -9,7 +9,7 @@ from sources_helpers import (http_server, is_current, make_context, make_recipe,
 from tasks.fetch import http as http_mod
 from tasks.model import Source
 from tasks.paths import Layout
-from tasks.stamps import stamp_outputs
+from tasks.stamps import stamp_result
 
 DATA = tar_bytes({"README": "hello\n"})
 GOOD = sha256(DATA)
@@ -36,7 +36,7 @@ def test_download_enters_cache_by_sha256_and_stamps_content(tmp_path, http_serve
     assert run_stage("download", recipe, ctx) is None
     layout = ctx.layout
     assert layout.download(GOOD).read_bytes() == DATA
-    assert stamp_outputs(layout.stamp("pkg", "download")) == {
+    assert stamp_result(layout.stamp("pkg", "download")) == {
         "sources": [{"kind": "url", "sha256": GOOD, "name": "pkg-1.0.tar.gz"}]}
     assert is_current("download", recipe, ctx)
 
@@ -127,7 +127,7 @@ def test_md5_only_recipe_is_keyed_by_verified_sha256(tmp_path, http_server):
     ctx = make_context(tmp_path, recipe)
     assert run_stage("download", recipe, ctx) is None
     assert ctx.layout.download_alias("md5", md5).read_text().strip() == GOOD
-    assert stamp_outputs(ctx.layout.stamp("pkg", "download"))["sources"][0]["sha256"] == GOOD
+    assert stamp_result(ctx.layout.stamp("pkg", "download"))["sources"][0]["sha256"] == GOOD
     other = make_recipe(tmp_path, "other", sources=(url_source(url, md5=md5),))
     assert run_stage("download", other, make_context(tmp_path, other)) is None
     assert http_server.total_hits() == 1
@@ -228,10 +228,8 @@ def test_no_traceback_for_connection_refused(tmp_path, monkeypatch):
 
 
 def test_clean_removes_the_cached_archive_and_stamp(tmp_path, http_server):
-    from tasks.stages import STAGES
-    from tasks.stages.base import clean
     recipe = make_recipe(tmp_path, sources=(url_source(http_server.add("pkg-1.0.tar.gz", DATA)),))
     ctx = make_context(tmp_path, recipe)
     assert run_stage("download", recipe, ctx) is None
-    clean(STAGES["download"], "pkg", ctx)
+    ctx.clean("download", "pkg")
     assert cached_files(tmp_path) == [] and not ctx.layout.stamp("pkg", "download").exists()

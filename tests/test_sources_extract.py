@@ -14,7 +14,7 @@ from sources_helpers import make_context, make_recipe, member, run_stage, sha256
 from tasks.fetch.base import VCS_DIRS
 from tasks.fsutil import tree_digest
 from tasks.model import Source
-from tasks.stamps import stamp_outputs
+from tasks.stamps import stamp_result
 
 FILES = {"configure.sh": "#!/bin/sh\necho configure\n", "src/main.c": "int main(void){return 0;}\n"}
 
@@ -54,7 +54,7 @@ def test_tar_formats_are_unpacked_and_top_directory_hoisted(tmp_path, name, data
     assert failure is None
     assert (tree / "src" / "main.c").read_text() == FILES["src/main.c"]
     assert os.stat(tree / "configure.sh").st_mode & stat.S_IXUSR
-    assert stamp_outputs(ctx.layout.stamp("pkg", "extract")) == {"tree": tree_digest(tree, VCS_DIRS)}
+    assert stamp_result(ctx.layout.stamp("pkg", "extract")) == {"tree": tree_digest(tree, VCS_DIRS), "path": str(tree)}
 
 
 def test_zip_keeps_modes_and_symlinks(tmp_path):

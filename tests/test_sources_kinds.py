@@ -17,9 +17,7 @@ from tasks.fetch.cache import HASH_LENGTHS
 from tasks.model import Source
 from tasks.paths import Layout
 from tasks.render.output import render_yaml
-from tasks.stages import STAGES
-from tasks.stages.base import clean, stage_signature
-from tasks.stamps import stamp_outputs
+from tasks.stamps import stamp_result
 
 
 # -- a toy kind: everything a new kind needs, in one class ------------------------------------
@@ -77,14 +75,14 @@ def test_a_new_kind_is_one_class_and_one_registration(tmp_path, monkeypatch):
     ctx = make_context(tmp_path, recipe)
     assert run_stage("download", recipe, ctx) is None
     entry = InlineKind().cached_path(source, {}, ctx.layout)
-    assert stamp_outputs(ctx.layout.stamp("toy", "download")) == {
+    assert stamp_result(ctx.layout.stamp("toy", "download")) == {
         "sources": [{"kind": "inline", "sha256": entry.name}]}
     assert run_stage("extract", recipe, ctx) is None
     assert (ctx.layout.work("toy", "extract") / "sub" / "greeting.txt").read_text() == "hello from meta.yaml"
     entry.unlink()                                           # the stamp vouches for the cache entry
     assert not is_current("download", recipe, ctx)
     assert run_stage("download", recipe, ctx) is None
-    clean(STAGES["download"], "toy", ctx)                   # clean goes through the kind
+    ctx.clean("download", "toy")                   # clean goes through the kind
     assert not entry.exists()
 
 
@@ -147,18 +145,16 @@ def test_path_source_signature_is_its_content_not_its_location(tmp_path):
     recipe_a, ctx_a = _checkout(tmp_path / "checkout-a")
     recipe_b, ctx_b = _checkout(tmp_path / "elsewhere" / "checkout-b")
     assert recipe_a.sources[0].get("path") != recipe_b.sources[0].get("path")
-    download = STAGES["download"]
-    assert stage_signature(download, recipe_a, ctx_a) == stage_signature(download, recipe_b, ctx_b)
+    assert ctx_a.signature("download", recipe_a.name) == ctx_b.signature("download", recipe_b.name)
     assert str(tmp_path) not in str(fetch.download_inputs(recipe_a.sources[0]))
     for recipe, ctx in ((recipe_a, ctx_a), (recipe_b, ctx_b)):
         assert run_stage("download", recipe, ctx) is None
-    assert stamp_outputs(ctx_a.layout.stamp("local", "download")) == \
-        stamp_outputs(ctx_b.layout.stamp("local", "download"))
-    extract = STAGES["extract"]
-    assert stage_signature(extract, recipe_a, ctx_a) == stage_signature(extract, recipe_b, ctx_b)
+    assert stamp_result(ctx_a.layout.stamp("local", "download")) == \
+        stamp_result(ctx_b.layout.stamp("local", "download"))
+    assert ctx_a.signature("extract", recipe_a.name) == ctx_b.signature("extract", recipe_b.name)
 
     recipe_c, ctx_c = _checkout(tmp_path / "checkout-c", text="int main(void) { return 1; }\n")
-    assert stage_signature(download, recipe_c, ctx_c) != stage_signature(download, recipe_a, ctx_a)
+    assert ctx_c.signature("download", recipe_c.name) != ctx_a.signature("download", recipe_a.name)
 
 
 def test_path_source_that_is_a_file_keeps_its_name_in_the_identity(tmp_path):

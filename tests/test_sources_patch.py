@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sources_helpers import is_current, make_context, make_recipe, run_stage, sha256, tar_bytes
 from tasks.model import Source
-from tasks.stamps import stamp_outputs
+from tasks.stamps import stamp_result
 
 ORIGINAL = "line 1\nline 2\nline 3\n"
 FILES = {"src/hello.c": ORIGINAL, "README": "readme\n"}
@@ -44,8 +44,8 @@ def test_p1_patch_applies_to_a_fresh_copy(tmp_path):
     assert run_stage("patch", recipe, ctx) is None
     assert patched(ctx) == "line 1\nline two\nline 3\n"
     assert (ctx.layout.work("pkg", "extract") / "src/hello.c").read_text() == ORIGINAL
-    assert stamp_outputs(ctx.layout.stamp("pkg", "patch"))["tree"] != \
-        stamp_outputs(ctx.layout.stamp("pkg", "extract"))["tree"]
+    assert stamp_result(ctx.layout.stamp("pkg", "patch"))["tree"] != \
+        stamp_result(ctx.layout.stamp("pkg", "extract"))["tree"]
 
 
 def test_strip_levels_p0_and_p2_are_detected(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 
 from sources_helpers import is_current, make_context, make_recipe, run_stage
 from tasks.model import Source
-from tasks.stamps import stamp_outputs
+from tasks.stamps import stamp_result
 
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@localhost", "-c", "init.defaultBranch=main",
        "-c", "advice.detachedHead=false"]
@@ -45,7 +45,7 @@ def fetch_and_extract(tmp: Path, source: Source):
 def test_git_source_at_a_tag(tmp_path, git_repo):
     tagged = sh("git", "rev-parse", "v1.0^{commit}", cwd=git_repo)
     recipe, ctx, tree = fetch_and_extract(tmp_path, Source(kind="git", git_url=str(git_repo), git_tag="v1.0"))
-    assert stamp_outputs(ctx.layout.stamp("pkg", "download")) == {"sources": [{"kind": "git", "commit": tagged}]}
+    assert stamp_result(ctx.layout.stamp("pkg", "download")) == {"sources": [{"kind": "git", "commit": tagged}]}
     assert (tree / "VERSION").read_text() == "1.0\n"
     assert sh(*GIT, "describe", "--tags", cwd=tree) == "v1.0"            # .git kept for build scripts
     assert sh("git", "remote", "get-url", "origin", cwd=tree) == str(git_repo)
@@ -62,7 +62,7 @@ def test_git_head_rev_and_depth(tmp_path, git_repo):
     _, ctx, tree = fetch_and_extract(tmp_path / "shallow", Source(kind="git", git_url=git_repo.as_uri(),
                                                                   git_tag="main", git_depth=1))
     assert (tree / "VERSION").read_text() == "2.0-dev\n"
-    assert stamp_outputs(ctx.layout.stamp("pkg", "download"))["sources"][0]["commit"] == head
+    assert stamp_result(ctx.layout.stamp("pkg", "download"))["sources"][0]["commit"] == head
 
 
 def test_git_unknown_tag_is_a_stage_error(tmp_path, git_repo):
@@ -73,9 +73,9 @@ def test_git_unknown_tag_is_a_stage_error(tmp_path, git_repo):
 
 def test_git_tree_digest_ignores_git_metadata(tmp_path, git_repo):
     _, ctx, tree = fetch_and_extract(tmp_path, Source(kind="git", git_url=str(git_repo), git_tag="v1.0"))
-    before = stamp_outputs(ctx.layout.stamp("pkg", "extract"))["tree"]
+    before = stamp_result(ctx.layout.stamp("pkg", "extract"))["tree"]
     _, ctx2, _ = fetch_and_extract(tmp_path / "again", Source(kind="git", git_url=str(git_repo), git_tag="v1.0"))
-    assert stamp_outputs(ctx2.layout.stamp("pkg", "extract"))["tree"] == before
+    assert stamp_result(ctx2.layout.stamp("pkg", "extract"))["tree"] == before
 
 
 def test_hg_source_at_a_tag(tmp_path):
@@ -91,7 +91,7 @@ def test_hg_source_at_a_tag(tmp_path):
     sh(*hg, "commit", "-m", "two", cwd=repo)
     _, ctx, tree = fetch_and_extract(tmp_path / "t", Source(kind="hg", hg_url=str(repo), hg_tag="1.0"))
     assert (tree / "VERSION").read_text() == "1.0\n"
-    assert len(stamp_outputs(ctx.layout.stamp("pkg", "download"))["sources"][0]["node"]) == 40
+    assert len(stamp_result(ctx.layout.stamp("pkg", "download"))["sources"][0]["node"]) == 40
 
 
 def test_svn_source_at_a_revision(tmp_path):
@@ -107,7 +107,7 @@ def test_svn_source_at_a_revision(tmp_path):
     _, ctx, tree = fetch_and_extract(tmp_path / "t", Source(kind="svn", svn_url=server.as_uri(), svn_rev="1",
                                                             svn_ignore_externals=True))
     assert (tree / "VERSION").read_text() == "r1\n"
-    assert stamp_outputs(ctx.layout.stamp("pkg", "download"))["sources"][0]["revision"] == "1"
+    assert stamp_result(ctx.layout.stamp("pkg", "download"))["sources"][0]["revision"] == "1"
 
 
 @pytest.mark.parametrize("kind,field,program", [("git", "git_url", "git"), ("hg", "hg_url", "hg"),

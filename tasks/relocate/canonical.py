@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from ..fsutil import atomic_file
 
 AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = 60
@@ -106,12 +107,6 @@ def deterministic_ar(data: bytes) -> bytes:
 
 def _rewrite(path: Path, data: bytes) -> None:
     """New content for ``path``, same mode (written beside it and renamed: a read-only file too)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".canon")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data)
         shutil.copymode(path, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -1,164 +1,347 @@
-"""The stage framework: a stage is a doit task per recipe, chained only through files.
+"""The stage engine's core: what a stage is, what it hands on, and the one template all run through.
 
-Each stage says which upstream stamps it reads, which other inputs it depends on, how
-to run, and how to clean. The framework turns that into doit task dicts whose
-up-to-date check is the stamp's signature, so doit schedules and the stamps decide.
+A stage is a class (one module under ``tasks/stages/``) that says:
+
+- ``scope``: ``RECIPE`` (one job per recipe and platform), ``SOURCE`` (one per recipe, shared
+  by every platform: its result does not depend on what it is built for) or ``STACK`` (one
+  job for the whole stack, after the per-recipe stages it names);
+- ``upstream``: the ``Ref`` of every result it reads (stage, recipe, platform);
+- ``inputs``: plain data of everything else it depends on (recipe sections, file digests);
+- ``run(recipe, ctx, inputs)``: the work; returns its ``Result``, a frozen dataclass with
+  one JSON form. ``inputs`` opens only the declared upstream results: asking for another
+  raises ``UndeclaredInput``, so a stage cannot read what its signature does not cover;
+- ``output_paths``/``damage``/``clean``: what its stamp vouches for, and how to undo it.
+
+The template (``execute``, ``is_current``): the signature hashes the stage's inputs and the
+``fingerprint`` (content only) of each upstream result; ``execute`` removes the old stamp,
+runs the stage and writes the new stamp last, with the result; ``is_current`` compares the
+signature and checks that the result is undamaged. A result that comes out the same stops
+the cascade (early cutoff).
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
-from dataclasses import dataclass
+import types
+import typing
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterator, Mapping, TypeVar
 
 from doit.exceptions import TaskFailed
 
 from ..errors import CondoitError
 from ..fsutil import stat_fingerprint
-from ..model import Recipe
-from ..paths import SOURCE_STAGES, Layout
+from ..model import Frozen, Recipe
+from ..paths import STACK_DIRNAME, Layout
+from ..plan import Plan
 from ..settings import Settings
 from ..signatures import locations, portable
 from ..stack import Stack
-from ..stamps import read_stamp, remove_stamp, signature, stamp_outputs, write_stamp
+from ..stamps import read_stamp, remove_stamp, signature, write_stamp
+
+RECIPE, SOURCE, STACK = "recipe", "source", "stack"
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+def location(**kwargs: Any) -> Any:
+    """A Result field that says *where* something is (a path of this cache): it is kept in the
+    stamp, but left out of the fingerprint that dependents hash (signatures hold no paths)."""
+    return field(metadata={"location": True}, **kwargs)
+
+
+R = TypeVar("R", bound="Result")
 
 
 @dataclass(frozen=True)
+class Result:
+    """Base of every stage's result: a frozen dataclass of strings, numbers, tuples, ``Frozen``
+    maps and nested frozen dataclasses, with one JSON form (``to_json``/``from_json``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return _encode(self, locations=True)
+
+    @classmethod
+    def from_json(cls: type[R], data: Mapping[str, Any]) -> R:
+        return _decode(cls, data)
+
+    def fingerprint(self) -> Any:
+        """What dependents' signatures hash: the JSON form without location fields."""
+        return _encode(self, locations=False)
+
+
+def _encode(value: Any, locations: bool) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name), locations) for f in dataclasses.fields(value)
+                if locations or not f.metadata.get("location")}
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v, locations) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, locations) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _decode(tp: Any, data: Any) -> Any:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(data, Mapping):
+            raise TypeError(f"{tp.__name__}: expected an object, got {type(data).__name__}")
+        hints = typing.get_type_hints(tp)
+        return tp(**{f.name: _decode(hints[f.name], data[f.name])
+                     for f in dataclasses.fields(tp) if f.init and f.name in data})
+    if origin in (typing.Union, types.UnionType):
+        if data is None and type(None) in args:
+            return None
+        return _decode(next(a for a in args if a is not type(None)), data)
+    if origin is tuple:
+        if not isinstance(data, (list, tuple)):
+            raise TypeError(f"expected a list, got {type(data).__name__}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_decode(args[0], v) for v in data)
+        return tuple(_decode(a, v) for a, v in zip(args, data))
+    if tp is Frozen or origin in (Mapping, dict) or tp is dict:
+        return Frozen(data) if tp is Frozen or origin is Mapping else dict(data)
+    if tp is Path:
+        return Path(data)
+    return data
+
+
+# -- references and inputs -------------------------------------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """One job of the graph: a stage of a recipe for a platform.
+
+    ``platform`` is "" for SOURCE stages (shared by every platform); ``recipe`` and
+    ``platform`` are "" for STACK stages.
+    """
+
+    stage: str
+    recipe: str = ""
+    platform: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.stage}:{self.recipe}" if self.recipe else self.stage
+        return f"{text}@{self.platform}" if self.platform else text
+
+    def task(self, target: str) -> str:
+        """doit's task name: ``stage:recipe``, ``stage:recipe@platform`` off the target, ``stage``."""
+        if not self.recipe:
+            return self.stage
+        suffix = f"@{self.platform}" if self.platform and self.platform != target else ""
+        return f"{self.stage}:{self.recipe}{suffix}"
+
+
+class UndeclaredInput(CondoitError):
+    """A stage asked for a result it did not declare as upstream (its signature would miss it)."""
+
+
+class Inputs:
+    """The results of the upstream stages one job declared, and nothing else."""
+
+    def __init__(self, owner: Ref, results: Mapping[Ref, Result]):
+        self.owner = owner
+        self._results = dict(results)
+
+    def __getitem__(self, ref: Ref) -> Result:
+        try:
+            return self._results[ref]
+        except KeyError:
+            raise UndeclaredInput(f"stage {self.owner} read {ref}, which it does not declare upstream; "
+                                  f"it declares: {', '.join(map(str, self._results)) or 'nothing'}") from None
+
+    def get(self, stage: str, recipe: str | None = None, platform: str | None = None) -> Any:
+        """The declared result of ``stage`` (of this job's recipe and platform by default)."""
+        recipe = self.owner.recipe if recipe is None else recipe
+        platform = self.owner.platform if platform is None else platform
+        for candidate in (Ref(stage, recipe, platform), Ref(stage, recipe, "")):
+            if candidate in self._results:
+                return self._results[candidate]
+        return self[Ref(stage, recipe, platform)]
+
+    def all(self, stage: str) -> Iterator[tuple[Ref, Any]]:
+        """Every declared result of ``stage`` (a STACK stage reads the whole channel)."""
+        return ((ref, r) for ref, r in self._results.items() if ref.stage == stage)
+
+    def __iter__(self) -> Iterator[Ref]:
+        return iter(self._results)
+
+
+# -- the context a job runs in ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
 class Context:
-    """What every stage gets: the run's settings and the whole rendered stack."""
+    """What a job gets besides its recipe and inputs: the settings and the stack of the
+    platform it builds for, the plan (which recipe is built for which platform), and the
+    stage registry. ``platform`` is "" for SOURCE and STACK jobs (then ``settings`` and
+    ``stack`` are the target's). Plain data: it is pickled into doit's worker processes."""
 
     settings: Settings
     stack: Stack
+    plan: Plan
+    stages: Mapping[str, "Stage"]
+    platform: str = ""
+    # per-run memo of parsed files (repodata), explicit instead of module-level caches
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def layout(self) -> Layout:
-        return Layout.of(self.settings)
+        return Layout(self.settings.cache_dir, self.platform)
+
+    def ref(self, stage: str, recipe: str = "", platform: str | None = None) -> Ref:
+        """The Ref of ``stage`` for ``recipe`` on ``platform`` (this job's by default)."""
+        scope = self.stages[stage].scope
+        if scope == STACK:
+            return Ref(stage)
+        if scope == SOURCE:
+            return Ref(stage, recipe)
+        return Ref(stage, recipe, platform or self.platform or self.settings.target_platform)
+
+    def stamp_path(self, ref: Ref) -> Path:
+        return Layout(self.settings.cache_dir, ref.platform).stamp(ref.recipe or STACK_DIRNAME, ref.stage)
 
 
 class Stage:
-    """Base of every stage. Subclasses set ``name``/``doc`` and override the hooks."""
+    """Base of every stage. Subclasses set ``name``/``doc``/``result`` and override the hooks.
+
+    For a STACK stage the hooks get ``recipe=None``.
+    """
 
     name: ClassVar[str] = ""
     doc: ClassVar[str] = ""
+    scope: ClassVar[str] = RECIPE
+    result: ClassVar[type[Result]] = Result
     # Bump when a stage's code changes what it produces: its stamps become stale.
     version: ClassVar[int] = 1
 
-    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
-        """(stage, recipe name) pairs whose finished stamps this stage reads."""
+    def upstream(self, recipe: Recipe | None, ctx: Context) -> list[Ref]:
+        """Refs of the results this stage reads (``ctx.ref(stage, recipe)``)."""
         return []
 
-    def inputs(self, recipe: Recipe, ctx: Context) -> Any:
+    def inputs(self, recipe: Recipe | None, ctx: Context) -> Any:
         """Plain data of every non-upstream input (recipe sections, file digests, tools)."""
         return None
 
-    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
-        """Do the work; return output digests for the stamp (content only, no times)."""
+    def run(self, recipe: Recipe | None, ctx: Context, inputs: Inputs) -> Result:
+        """Do the work; return the result (its fingerprint: content only, no times)."""
         raise NotImplementedError
 
-    def output_paths(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> list[Path]:
+    def output_paths(self, recipe: Recipe | None, ctx: Context, result: Any) -> list[Path]:
         """Files and trees the stamp vouches for. Their names, sizes and mtimes are recorded
         when the stage finishes; any difference later means the result was damaged."""
         return []
 
-    def damage(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> str | None:
+    def damage(self, recipe: Recipe | None, ctx: Context, result: Any, inputs: Inputs) -> str | None:
         """Why a finished result can no longer be trusted (a check of the stage's own), or None."""
         return None
 
-    def clean(self, recipe: Recipe, ctx: Context) -> None:
+    def clean(self, recipe: Recipe | None, ctx: Context) -> None:
         """Remove this stage's outputs (``doit clean``)."""
 
-    def is_enabled(self, recipe: Recipe, ctx: Context) -> bool:
+    def is_enabled(self, recipe: Recipe | None, ctx: Context) -> bool:
         return True
 
 
-def stage_signature(stage: Stage, recipe: Recipe, ctx: Context) -> str | None:
-    """Signature of the stage's inputs now, or None while an upstream stage is unfinished.
+# -- the template ------------------------------------------------------------------------------------
+
+def _recipe(ref: Ref, ctx: Context) -> Recipe | None:
+    return ctx.stack.recipe(ref.recipe) if ref.recipe else None
+
+
+def read_result(ref: Ref, ctx: Context) -> Result | None:
+    """The finished result of ``ref``, or None (no stamp, or one this code cannot read)."""
+    stamp = read_stamp(ctx.stamp_path(ref))
+    if stamp is None:
+        return None
+    try:
+        return ctx.stages[ref.stage].result.from_json(stamp["result"])
+    except (KeyError, TypeError, ValueError, StopIteration):
+        return None
+
+
+def load_inputs(stage: Stage, ref: Ref, ctx: Context) -> Inputs | None:
+    """The job's declared upstream results, or None while one of them is unfinished."""
+    results: dict[Ref, Result] = {}
+    for up in stage.upstream(_recipe(ref, ctx), ctx):
+        result = read_result(up, ctx)
+        if result is None:
+            return None
+        results[up] = result
+    return Inputs(ref, results)
+
+
+def stage_signature(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs | None = None) -> str | None:
+    """Signature of the job's inputs now, or None while an upstream stage is unfinished.
 
     Content only (tasks/signatures.py): paths of the checkout and the cache are written as
     symbolic names, and no machine fact but the platforms is part of it.
     """
-    upstream: dict[str, Any] = {}
-    for up_stage, up_name in stage.upstream(recipe, ctx):
-        outputs = stamp_outputs(ctx.layout.stamp(up_name, up_stage))
-        if outputs is None:
-            return None
-        upstream[f"{up_stage}:{up_name}"] = outputs
+    if inputs is None:
+        inputs = load_inputs(stage, ref, ctx)
+    if inputs is None:
+        return None
+    recipe = _recipe(ref, ctx)
     # portable: the same recipe in another checkout or cache gets the same signature
     return signature(portable({
         "stage": stage.name,
         "stage_version": stage.version,
-        "settings": {} if stage.name in SOURCE_STAGES else ctx.settings.cache_key(),
+        "settings": ctx.settings.cache_key() if ref.platform else {},
         "inputs": stage.inputs(recipe, ctx),
-        "upstream": upstream,
+        "upstream": {str(up): inputs[up].fingerprint() for up in inputs},
     }, locations(recipe, ctx.settings)))
 
 
-def result_check(stage: Stage, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> str:
+def result_check(stage: Stage, ref: Ref, ctx: Context, result: Result) -> str:
     """The stat fingerprint of what the stage produced (recorded in its stamp)."""
-    return stat_fingerprint(stage.output_paths(recipe, ctx, outputs))
+    return stat_fingerprint(stage.output_paths(_recipe(ref, ctx), ctx, result))
 
 
-def damage_found(stage: Stage, recipe: Recipe, ctx: Context, stamp: dict[str, Any]) -> str | None:
-    """Why a stamped result is damaged (files changed since the stamp, a stage check), or None."""
-    outputs = stamp.get("outputs", {})
-    if result_check(stage, recipe, ctx, outputs) != stamp.get("check"):
-        return "its files were changed, added or removed since it finished"
-    return stage.damage(recipe, ctx, outputs)
-
-
-def is_current(stage: Stage, recipe_name: str, ctx: Context) -> bool:
+def is_current(stage: Stage, ref: Ref, ctx: Context) -> bool:
     """doit ``uptodate`` check: the stamp matches the inputs and its result is undamaged."""
-    recipe = ctx.stack.recipe(recipe_name)
-    stamp = read_stamp(ctx.layout.stamp(recipe.name, stage.name))
+    stamp = read_stamp(ctx.stamp_path(ref))
     if stamp is None:
         return False
     try:
-        sig = stage_signature(stage, recipe, ctx)
-    except CondoitError:
+        inputs = load_inputs(stage, ref, ctx)
+        if inputs is None or stage_signature(stage, ref, ctx, inputs) != stamp.get("signature"):
+            return False
+        result = stage.result.from_json(stamp["result"])
+        damage = None
+        if result_check(stage, ref, ctx, result) != stamp.get("check"):
+            damage = "its files were changed, added or removed since it finished"
+        else:
+            damage = stage.damage(_recipe(ref, ctx), ctx, result, inputs)
+    except (CondoitError, KeyError, TypeError, ValueError):
         return False
-    if sig != stamp.get("signature"):
-        return False
-    damage = damage_found(stage, recipe, ctx, stamp)
     if damage is not None:
-        print(f"condoit: {stage.name}:{recipe.name} runs again: {damage}", file=sys.stderr)
+        print(f"condoit: {ref.task(ctx.settings.target_platform)} runs again: {damage}", file=sys.stderr)
         return False
     return True
 
 
-def execute(stage: Stage, recipe_name: str, ctx: Context) -> TaskFailed | None:
-    """doit action: run one stage of one recipe and write its stamp last."""
-    recipe = ctx.stack.recipe(recipe_name)
-    stamp_path = ctx.layout.stamp(recipe.name, stage.name)
+def execute(stage: Stage, ref: Ref, ctx: Context) -> TaskFailed | None:
+    """doit action: run one job and write its stamp last."""
+    stamp_path = ctx.stamp_path(ref)
+    recipe = _recipe(ref, ctx)
     try:
-        sig = stage_signature(stage, recipe, ctx)
-        if sig is None:
-            missing = [f"{s}:{n}" for s, n in stage.upstream(recipe, ctx)
-                       if read_stamp(ctx.layout.stamp(n, s)) is None]
-            raise CondoitError(f"[{recipe.name}] stage '{stage.name}' cannot start: "
+        inputs = load_inputs(stage, ref, ctx)
+        if inputs is None:
+            missing = [str(up) for up in stage.upstream(recipe, ctx) if read_result(up, ctx) is None]
+            raise CondoitError(f"[{ref.recipe or 'stack'}] stage '{stage.name}' cannot start: "
                                f"unfinished upstream stage(s) {', '.join(missing)}")
+        sig = stage_signature(stage, ref, ctx, inputs)
         remove_stamp(stamp_path)  # the old result is no longer vouched for
-        outputs = stage.run(recipe, ctx)
-        write_stamp(stamp_path, sig, outputs, result_check(stage, recipe, ctx, outputs))
+        result = stage.run(recipe, ctx, inputs)
+        write_stamp(stamp_path, sig, result.to_json(), result_check(stage, ref, ctx, result))
     except CondoitError as exc:
         return TaskFailed(str(exc))
     return None
 
 
-def clean(stage: Stage, recipe_name: str, ctx: Context) -> None:
-    recipe = ctx.stack.recipe(recipe_name)
-    remove_stamp(ctx.layout.stamp(recipe.name, stage.name))
-    stage.clean(recipe, ctx)
-
-
-def task_dict(stage: Stage, recipe: Recipe, ctx: Context) -> dict[str, Any]:
-    """The doit task of one stage of one recipe (plain data; picklable actions)."""
-    return {
-        "name": recipe.name,
-        "doc": f"{stage.doc} ({recipe.name} {recipe.version})",
-        "actions": [(execute, [stage, recipe.name, ctx])],
-        "uptodate": [(is_current, [stage, recipe.name, ctx])],
-        "task_dep": [f"{s}:{n}" for s, n in stage.upstream(recipe, ctx)],
-        "targets": [str(ctx.layout.stamp(recipe.name, stage.name))],
-        "clean": [(clean, [stage, recipe.name, ctx])],
-    }
+def clean(stage: Stage, ref: Ref, ctx: Context) -> None:
+    remove_stamp(ctx.stamp_path(ref))
+    stage.clean(_recipe(ref, ctx), ctx)

@@ -3,28 +3,31 @@
 The host prefix is long and padded (relocatable binaries) and holds the recipe's `host`
 requirements, solved and installed with py-rattler from the local channel, before the
 script runs. The files the script adds are the stage's result; for a recipe with
-``outputs:``, each output's script then runs and files.json says which files each
+``outputs:``, each output's script then runs and the result says which files each
 package owns (tasks/outputs.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..buildenv import build_environment, reentry_script
 from ..envs import create_env, package_run_exports
-from ..fsutil import remove_tree, sha256_file, write_json_atomic, write_text_atomic
-from ..model import PKG_HASH_MARKER, Output, Recipe
+from ..fsutil import remove_tree, sha256_file, tree_digest, write_text_atomic
+from ..model import PKG_HASH_MARKER, Frozen, Output, Recipe
 from ..outputs import compile_inputs, host_specs, output_recipe, owned_files, package_host_records
-from ..prefix_files import list_prefix, new_files_digest
+from ..prefix_files import list_prefix
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from ..toolchain import resolve_build_requirements, toolchain_identity
 from ..warmup import POST_BUILD_MODULES, prefetching
-from .base import Context, Stage
+from .base import Context, Inputs, Ref, Result, Stage, location
+from .extract import Tree
 
 # Files of a recipe directory that never influence the build itself.
 NOT_BUILD_INPUTS = ("meta.yaml", "run_test.sh", "run_test.py", "run_test.pl", "run_test.bat",
@@ -87,20 +90,89 @@ def newest_mtime(tree: Path, floor: int = 315532800) -> int:
     return newest
 
 
+@dataclass(frozen=True)
+class HostRecord:
+    """A package of the host prefix: what the build was made against."""
+
+    name: str
+    version: str
+    build: str
+    file_name: str
+    sha256: str
+    depends: tuple[str, ...] = ()
+    run_exports: Frozen = Frozen()
+
+    @property
+    def pin(self) -> str:
+        return f"{self.name} {self.version} {self.build}"
+
+
+@dataclass(frozen=True)
+class BuiltPackage:
+    """The files one package of the recipe owns (the recipe itself, or one output)."""
+
+    name: str
+    files: tuple[str, ...]
+    build_string: str
+
+
+@dataclass(frozen=True)
+class CompileResult(Result):
+    """What build.sh (and the outputs' scripts) made, and what it was made against."""
+
+    files_digest: str                   # content of every file installed (portable: $PREFIX)
+    packages: tuple[BuiltPackage, ...]
+    host: tuple[HostRecord, ...]
+    pkg_hash: str
+    build_string: str
+    overrides: Frozen                   # version / build_number from __conda_version__.txt ...
+    source_date_epoch: int              # the newest file time of the pristine source
+    tools: tuple[str, ...] = ()         # build-machine commands the build requirements named
+    prefix: Path = location(default=Path())       # the padded host prefix the files are in
+    src_dir: Path = location(default=Path())      # the padded tree build.sh ran in
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(sorted({f for p in self.packages for f in p.files}))
+
+    def fingerprint(self) -> Any:
+        """Content only: a new file time in the source (SOURCE_DATE_EPOCH) alone does not make
+        the package again when the files came out the same (early cutoff)."""
+        data = super().fingerprint()
+        del data["source_date_epoch"]
+        return data
+
+
+def unsupported(recipe: Recipe) -> list[str]:
+    """What a recipe asks for that condoit does not do: refused, never silently ignored."""
+    found = []
+    if recipe.build.merge_build_host:
+        found.append("build/merge_build_host: true (one prefix for build and host requirements) is not "
+                     "supported: condoit cross compiles, so build tools and target libraries live in "
+                     "separate prefixes; remove the key and list target libraries under requirements/host")
+    for output in recipe.outputs:
+        if output.type != "conda":
+            found.append(f"output {output.name}: type: {output.type} is not supported: condoit makes "
+                         "conda packages only; remove `type:` or make it `type: conda`")
+    return found
+
+
 class CompileStage(Stage):
     name = "compile"
     doc = "run build.sh into the padded host prefix"
-    version = 4
+    result = CompileResult
+    version = 5
 
-    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
-        deps = [("patch", recipe.name)]
-        deps += [("index", d) for d in ctx.stack.recipe_deps(recipe.name)]
-        return deps
+    def upstream(self, recipe: Recipe, ctx: Context) -> list[Ref]:
+        # the patched tree, the pristine one (its file times: SOURCE_DATE_EPOCH), and the
+        # index of every package the host and build prefixes get from the stack (ctx.plan)
+        return [ctx.ref("patch", recipe.name), ctx.ref("extract", recipe.name),
+                *(ctx.ref("index", name, platform) for name, platform in ctx.plan.needs.get(
+                    (recipe.name, ctx.platform), ()))]
 
     def inputs(self, recipe: Recipe, ctx: Context) -> Any:
         from ..signatures import environment_variant, recipe_scripts
-        stack_packages = {p for r in ctx.stack.recipes for p in r.provides}
-        tools = resolve_build_requirements(recipe, ctx.settings, stack_packages)
+        tools = resolve_build_requirements(recipe, ctx.settings, ctx.stack.packages)
         return {
             "name": recipe.name, "version": recipe.version,
             "number": recipe.build.number,
@@ -118,46 +190,50 @@ class CompileStage(Stage):
             # no cpu_count: CPU_COUNT/MAKEFLAGS reach build.sh, but a build must not depend on them
         }
 
-    def output_paths(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> list[Path]:
-        prefix = ctx.layout.host_prefix(recipe.name)
-        built = sorted({f for p in outputs.get("packages", []) for f in p["files"]})
-        return [ctx.layout.work(recipe.name, "compile") / "files.json", *(prefix / f for f in built)]
+    def output_paths(self, recipe: Recipe, ctx: Context, result: CompileResult) -> list[Path]:
+        return [result.prefix / f for f in result.files]
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_tree(ctx.layout.work(recipe.name, "compile"))
         remove_tree(ctx.layout.prefix_base(recipe.name))
 
-    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
+    def run(self, recipe: Recipe, ctx: Context, inputs: Inputs) -> CompileResult:
         with stage_log(ctx.layout, recipe.name, self.name) as log:
-            return self._build(recipe, ctx, log)
+            return self._build(recipe, ctx, inputs.get("patch"), inputs.get("extract"), log)
 
-    def _build(self, recipe: Recipe, ctx: Context, log: StageLog) -> dict[str, Any]:
+    def _build(self, recipe: Recipe, ctx: Context, patched: Tree, pristine: Tree, log: StageLog) -> CompileResult:
         layout, settings = ctx.layout, ctx.settings
         work = layout.work(recipe.name, "compile")
         src = layout.build_source(recipe.name)  # padded: the package stage replaces its path
         prefix = layout.host_prefix(recipe.name)
         build_prefix = layout.build_prefix(recipe.name)
 
+        refused = unsupported(recipe) + [f"build requirement {m}" for m in
+                                         ctx.plan.missing.get((recipe.name, ctx.platform), ())]
+        if refused:
+            raise log.error("\n  ".join(["the recipe asks for what condoit cannot do:", *refused]))
         has_script = has_build_script(recipe)
         if not has_script and recipe.sources and not recipe.outputs:
             raise log.error(no_build_script_message(recipe))
-        stack_packages = {p for r in ctx.stack.recipes for p in r.provides}
-        tools = resolve_build_requirements(recipe, settings, stack_packages)
+        tools = resolve_build_requirements(recipe, settings, ctx.stack.packages)
 
         remove_tree(work)
         remove_tree(layout.prefix_base(recipe.name))
         work.mkdir(parents=True)
-        shutil.copytree(layout.work(recipe.name, "patch"), src, symlinks=True)
+        shutil.copytree(patched.path, src, symlinks=True)
 
         log.note(f"# host requirements: {', '.join(host_specs(recipe)) or '(none)'}")
         host = create_env(host_specs(recipe), prefix, settings, what=f"host prefix of {recipe.name}")
+        if tools.stack:
+            log.note(f"# build requirements from the stack, for {settings.build_platform}: {', '.join(tools.stack)}")
         create_env(tools.stack, build_prefix, settings, platform=settings.build_platform,
                    what=f"build prefix of {recipe.name}")
         before = set(list_prefix(prefix))
 
-        host_pins = sorted(f"{r.name} {r.version} {r.build}" for r in host)
-        pkg_hash, build_string = package_hash(recipe, host_pins, ctx)
-        source_date_epoch = newest_mtime(layout.work(recipe.name, "extract"))
+        host_records = tuple(HostRecord(r.name, r.version, r.build, r.file_name, r.sha256, tuple(r.depends),
+                                        Frozen(package_run_exports(layout, r))) for r in host)
+        pkg_hash, build_string = package_hash(recipe, sorted(r.pin for r in host_records), ctx)
+        source_date_epoch = newest_mtime(pristine.path)
         env = build_environment(recipe, settings, src_dir=src, prefix=prefix, build_prefix=build_prefix,
                                 pkg_hash=pkg_hash, build_string=build_string,
                                 source_date_epoch=source_date_epoch)
@@ -175,7 +251,7 @@ class CompileStage(Stage):
             raise log.error(f"build script exited with status {proc.returncode}; "
                             f"re-enter the build environment with `bash {reenter}`", kept=work, show_tail=True)
 
-        files = sorted(set(list_prefix(prefix)) - before)
+        files = tuple(sorted(set(list_prefix(prefix)) - before))
         if not files and not recipe.outputs and has_script:   # no script, no source: a metapackage
             script_name = recipe.build_script_path or f"build/script of {recipe.meta_path}"
             raise log.error(f"the build script ({script_name}) ran but installed nothing into $PREFIX "
@@ -185,21 +261,15 @@ class CompileStage(Stage):
             f = src / fname
             if f.is_file():
                 overrides[key] = f.read_text().strip()
-        host_records = [{"name": r.name, "version": r.version, "build": r.build, "file_name": r.file_name,
-                         "sha256": r.sha256, "depends": list(r.depends),
-                         "run_exports": package_run_exports(layout, r)} for r in host]
-        packages = [{"name": recipe.name, "files": files, "build_string": build_string}]
+        packages = (BuiltPackage(recipe.name, files, build_string),)
         if recipe.outputs:
-            packages = [_make_output(recipe, o, files, host_records, env, src, work, ctx, log)
-                        for o in recipe.outputs]
-        files = sorted({f for p in packages for f in p["files"]})
-        result = {"files": files, "packages": packages, "host": host_records, "pkg_hash": pkg_hash,
-                  "build_string": build_string,
-                  "overrides": overrides, "source_date_epoch": source_date_epoch,
-                  "prefix": str(prefix), "src_dir": str(src), "tools": list(tools.system)}
-        write_json_atomic(work / "files.json", result)
-        return {"files": new_files_digest(prefix, files), "host": host_pins, "pkg_hash": pkg_hash,
-                "build_string": build_string, "overrides": overrides, "packages": packages}
+            packages = tuple(_make_output(recipe, o, files, host_records, env, src, work, ctx, log)
+                             for o in recipe.outputs)
+        result = CompileResult(files_digest="", packages=packages, host=host_records, pkg_hash=pkg_hash,
+                               build_string=build_string, overrides=Frozen(overrides),
+                               source_date_epoch=source_date_epoch, tools=tools.system, prefix=prefix,
+                               src_dir=src)
+        return dataclasses.replace(result, files_digest=tree_digest(prefix, files=result.files, relocatable=True))
 
 
 def package_hash(package: Recipe, host_pins: list[str], ctx: Context) -> tuple[str, str]:
@@ -212,17 +282,16 @@ def package_hash(package: Recipe, host_pins: list[str], ctx: Context) -> tuple[s
     return pkg_hash, build_string
 
 
-def _make_output(recipe: Recipe, output: Output, top_files: list[str], host_records: list[dict[str, Any]],
-                 top_env: dict[str, str], src: Path, work: Path, ctx: Context, log: StageLog) -> dict[str, Any]:
+def _make_output(recipe: Recipe, output: Output, top_files: tuple[str, ...], host_records: tuple[HostRecord, ...],
+                 top_env: dict[str, str], src: Path, work: Path, ctx: Context, log: StageLog) -> BuiltPackage:
     """Decide (and for a ``script:`` output, make) the files of one output, in recipe order."""
     package = output_recipe(recipe, output)
-    pins = sorted(f"{r['name']} {r['version']} {r['build']}"
-                  for r in package_host_records(package, recipe, host_records))
+    pins = sorted(r.pin for r in package_host_records(package, recipe, host_records))
     pkg_hash, build_string = package_hash(package, pins, ctx)
     if not output.script:
         files = owned_files(recipe, output, top_files)
         log.note(f"# output {output.name}: {len(files)} file(s)" + ("" if files else " (a metapackage)"))
-        return {"name": output.name, "files": files, "build_string": build_string}
+        return BuiltPackage(output.name, tuple(files), build_string)
     script = recipe.recipe_dir / output.script
     if not script.is_file():
         raise log.error(f"output {output.name}: script {output.script} not found in {recipe.recipe_dir}")
@@ -238,5 +307,4 @@ def _make_output(recipe: Recipe, output: Output, top_files: list[str], host_reco
     if proc.returncode != 0:
         raise log.error(f"script {output.script} of output {output.name} exited with status {proc.returncode}",
                         kept=work, show_tail=True)
-    return {"name": output.name, "files": sorted(set(list_prefix(prefix)) - before),
-            "build_string": build_string}
+    return BuiltPackage(output.name, tuple(sorted(set(list_prefix(prefix)) - before)), build_string)

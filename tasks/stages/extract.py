@@ -1,10 +1,11 @@
 """Stage 'extract': the pristine source tree, every source unpacked or checked out in place.
 
-Signature: the download stamp's outputs (content identities) and each source's ``folder:``.
-Stamp output: the digest of the pristine tree.
+Signature: the download result (content identities) and each source's ``folder:``.
+Result: the digest of the pristine tree (and where it is).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +13,41 @@ from ..fetch import FetchContext, place
 from ..fsutil import remove_tree
 from ..model import Recipe
 from ..stagelog import stage_log
-from ..stamps import stamp_outputs
 from ..unpack import merge_into, subdir
 from ..worktree import make_tree, remove_work
-from .base import Context, Stage
+from .base import SOURCE, Context, Inputs, Result, Stage, location
+from .download import Fetched
+
+
+@dataclass(frozen=True)
+class Tree(Result):
+    """A source tree (pristine or patched): its digest, and where it is."""
+
+    tree: str
+    path: Path = location()
 
 
 class ExtractStage(Stage):
     name = "extract"
     doc = "unpack sources into a pristine tree"
+    scope = SOURCE
+    result = Tree
     version = 1
 
-    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
-        return [("download", recipe.name)]
+    def upstream(self, recipe: Recipe, ctx: Context):
+        return [ctx.ref("download", recipe.name)]
 
     def inputs(self, recipe: Recipe, ctx: Context) -> Any:
         return {"folders": [s.folder for s in recipe.sources]}
 
-    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
-        fetched = (stamp_outputs(ctx.layout.stamp(recipe.name, "download")) or {}).get("sources", [])
+    def run(self, recipe: Recipe, ctx: Context, inputs: Inputs) -> Tree:
+        fetched: Fetched = inputs.get("download")
         scratch = ctx.layout.scratch(recipe.name, self.name)
         with stage_log(ctx.layout, recipe.name, self.name) as log:
             fctx = FetchContext(ctx.layout, ctx.settings, log, recipe.name, recipe.extra, recipe.version)
 
             def fill(tree: Path) -> None:
-                for number, (source, record) in enumerate(zip(recipe.sources, fetched), 1):
+                for number, (source, record) in enumerate(zip(recipe.sources, fetched.sources), 1):
                     into = scratch / f"source-{number}"
                     place(source, record, into, fctx)
                     merge_into(into, subdir(tree, source.folder), tree, f"source #{number}")
@@ -47,10 +58,10 @@ class ExtractStage(Stage):
                 digest = make_tree(ctx.layout, recipe.name, self.name, log, fill)
             finally:
                 remove_tree(scratch)
-        return {"tree": digest}
+        return Tree(digest, ctx.layout.work(recipe.name, self.name))
 
-    def output_paths(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> list[Path]:
-        return [ctx.layout.work(recipe.name, self.name)]
+    def output_paths(self, recipe: Recipe, ctx: Context, result: Tree) -> list[Path]:
+        return [result.path]
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_work(ctx.layout, recipe.name, self.name)

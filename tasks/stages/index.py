@@ -1,14 +1,14 @@
 """Stage 'index': put a new package into the local channel's repodata (py-rattler).
 
-Its stamp carries only the package's *content* digest, so a dependent recompiles when
+Its result carries only the package's *content* digest, so a dependent recompiles when
 what it builds against changed, not when a package was merely re-made (early cutoff).
 """
 from __future__ import annotations
 
 import asyncio
-import functools
 import fcntl
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -16,8 +16,8 @@ from ..envs import ensure_channel
 from ..errors import StageError
 from ..fsutil import write_json_atomic
 from ..model import Recipe
-from ..stamps import stamp_outputs
-from .base import Context, Stage
+from .base import Context, Inputs, Result, Stage
+from .package import PackageResult
 
 
 def index_channel(ctx: Context, subdir: str, refreshed: Sequence[str]) -> None:
@@ -39,23 +39,27 @@ def index_channel(ctx: Context, subdir: str, refreshed: Sequence[str]) -> None:
         ensure_channel(layout, [subdir, "noarch"])
 
 
-def repodata_entries(repodata: Path) -> dict[str, dict[str, Any]]:
-    """file name -> record of every package a repodata.json lists ({} when unreadable)."""
+def repodata_entries(repodata: Path, memo: dict | None = None) -> dict[str, dict[str, Any]]:
+    """file name -> record of every package a repodata.json lists ({} when unreadable).
+
+    ``memo`` (a run's ``Context.memo``) keeps each version of the file parsed once: every
+    recipe's up-to-date check reads it.
+    """
     try:
         st = repodata.stat()
     except OSError:
         return {}
-    return _read_entries(str(repodata), st.st_mtime_ns, st.st_size)
-
-
-@functools.lru_cache(maxsize=8)
-def _read_entries(path: str, _mtime_ns: int, _size: int) -> dict[str, dict[str, Any]]:
-    """Parsed once per version of the file: every recipe's up-to-date check reads it."""
+    key, version = ("repodata", str(repodata)), (st.st_mtime_ns, st.st_size)
+    if memo is not None and key in memo and memo[key][0] == version:
+        return memo[key][1]
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(repodata.read_text())
     except (OSError, ValueError):
         return {}
-    return {**data.get("packages", {}), **data.get("packages.conda", {})}
+    entries = {**data.get("packages", {}), **data.get("packages.conda", {})}
+    if memo is not None:
+        memo[key] = (version, entries)
+    return entries
 
 
 def _forget_entries(repodata: Path, file_names: Sequence[str]) -> bool:
@@ -71,34 +75,43 @@ def _forget_entries(repodata: Path, file_names: Sequence[str]) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Indexed(Result):
+    """The recipe's packages are in the channel's repodata. Only their *content* is handed on,
+    so a dependent rebuilds when what it builds against changed, not when it was re-made."""
+
+    content: str
+    subdirs: tuple[str, ...]
+
+
 class IndexStage(Stage):
     name = "index"
     doc = "add the package to the local channel's repodata"
-    version = 3
+    result = Indexed
+    version = 4
 
-    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
-        return [("package", recipe.name)]
+    def upstream(self, recipe: Recipe, ctx: Context):
+        return [ctx.ref("package", recipe.name)]
 
-    def damage(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> str | None:
+    def damage(self, recipe: Recipe, ctx: Context, result: Indexed, inputs: Inputs) -> str | None:
         """repodata must list each package of the recipe with the sha256 of its archive."""
-        package = stamp_outputs(ctx.layout.stamp(recipe.name, "package")) or {}
-        for p in package.get("packages", []):
-            repodata = ctx.layout.channel_subdir(p["subdir"]) / "repodata.json"
-            entry = repodata_entries(repodata).get(p["archive"])
+        made: PackageResult = inputs.get("package")
+        for p in made.packages:
+            repodata = ctx.layout.channel_subdir(p.subdir) / "repodata.json"
+            entry = repodata_entries(repodata, ctx.memo).get(p.archive)
             if entry is None:
-                return f"{repodata} does not list {p['archive']}"
-            if entry.get("sha256") != p["sha256"]:
-                return f"{repodata} lists {p['archive']} with another sha256 than the package's"
+                return f"{repodata} does not list {p.archive}"
+            if entry.get("sha256") != p.sha256:
+                return f"{repodata} lists {p.archive} with another sha256 than the package's"
         return None
 
-    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
-        package = stamp_outputs(ctx.layout.stamp(recipe.name, "package")) or {}
+    def run(self, recipe: Recipe, ctx: Context, inputs: Inputs) -> Indexed:
+        made: PackageResult = inputs.get("package")
         # every package of the recipe (its outputs may differ: noarch beside the target's)
-        subdirs = sorted({p["subdir"] for p in package.get("packages", [])}) or [ctx.settings.target_platform]
+        subdirs = tuple(sorted({p.subdir for p in made.packages})) or (ctx.settings.target_platform,)
         try:
             for subdir in subdirs:
-                index_channel(ctx, subdir, [p["archive"] for p in package.get("packages", [])
-                                            if p["subdir"] == subdir])
+                index_channel(ctx, subdir, [p.archive for p in made.packages if p.subdir == subdir])
         except Exception as exc:  # py-rattler's own exception types
             raise StageError(recipe.name, "index", f"indexing {ctx.layout.channel} failed: {exc}") from None
-        return {"content": package.get("content"), "subdirs": subdirs}
+        return Indexed(made.content, subdirs)

@@ -1,8 +1,8 @@
 """Stage 'patch': a fresh copy of the pristine tree with the recipe's patches applied.
 
-Signature: the extract stamp's tree digest and the contents (sha256) of the patch files,
+Signature: the extract result (tree digest) and the contents (sha256) of the patch files,
 with the folder each applies in. Editing a patch re-runs this stage, never download or
-extract. Stamp output: the digest of the patched tree.
+extract. Result: the digest of the patched tree (and where it is).
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from ..patching import apply_patches
 from ..stagelog import stage_log
 from ..unpack import subdir
 from ..worktree import make_tree, remove_work
-from .base import Context, Stage
+from .base import SOURCE, Context, Inputs, Stage
+from .extract import Tree
 
 
 def _content(patch: str) -> str:
@@ -27,29 +28,31 @@ def _content(patch: str) -> str:
 class PatchStage(Stage):
     name = "patch"
     doc = "copy the pristine tree and apply the recipe's patches"
+    scope = SOURCE
+    result = Tree
     version = 1
 
-    def upstream(self, recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
-        return [("extract", recipe.name)]
+    def upstream(self, recipe: Recipe, ctx: Context):
+        return [ctx.ref("extract", recipe.name)]
 
     def inputs(self, recipe: Recipe, ctx: Context) -> Any:
         return {"patches": [{"folder": s.folder, "contents": [_content(p) for p in s.patches]}
                             for s in recipe.sources if s.patches]}
 
-    def run(self, recipe: Recipe, ctx: Context) -> dict[str, Any]:
-        pristine = ctx.layout.work(recipe.name, "extract")
+    def run(self, recipe: Recipe, ctx: Context, inputs: Inputs) -> Tree:
+        pristine: Tree = inputs.get("extract")
         with stage_log(ctx.layout, recipe.name, self.name) as log:
 
             def fill(tree: Path) -> None:
-                shutil.copytree(pristine, tree, symlinks=True, dirs_exist_ok=True)
+                shutil.copytree(pristine.path, tree, symlinks=True, dirs_exist_ok=True)
                 for source in recipe.sources:
                     apply_patches(subdir(tree, source.folder), source.patches, log)
 
             digest = make_tree(ctx.layout, recipe.name, self.name, log, fill)
-        return {"tree": digest}
+        return Tree(digest, ctx.layout.work(recipe.name, self.name))
 
-    def output_paths(self, recipe: Recipe, ctx: Context, outputs: dict[str, Any]) -> list[Path]:
-        return [ctx.layout.work(recipe.name, self.name)]
+    def output_paths(self, recipe: Recipe, ctx: Context, result: Tree) -> list[Path]:
+        return [result.path]
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_work(ctx.layout, recipe.name, self.name)
