@@ -2,7 +2,8 @@
 
 A recipe depends on another when one of its build/host requirements (its own or its
 outputs') is a package the other produces (its name or an output's name). A cycle is
-reported as a RecipeProblem naming every recipe on it, in order.
+reported as a RecipeProblem naming every recipe on it, in order. The stack's order also
+puts the run requirements of what a build installs before it (``install_order``).
 """
 from __future__ import annotations
 
@@ -82,6 +83,79 @@ def build_order(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], li
             else:
                 order.append(node)
     return tuple(order), cycles
+
+
+def install_order(order: Sequence[str], graph: Mapping[str, Iterable[str]],
+                  run: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
+    """``order`` (``build_order`` of the build/host ``graph``) refined so that a recipe also
+    comes after the run requirements, transitively, of what its build installs: conda
+    installs a build/host dependency with its run requirements, so they must be in the
+    channel first (``pip`` in host needs pip's run requirement ``wheel`` built).
+
+    Run requirements may form cycles (conda installs both packages at once): the recipes
+    of such a cycle keep their ``order`` among themselves. Same traversal as ``build_order``
+    (dependencies first, ties by name), so without run requirements the order is unchanged.
+    """
+    rank = {n: i for i, n in enumerate(order)}
+    runs = {n: sorted(set(run.get(n, ())) & rank.keys()) for n in order}
+
+    def run_closure(name: str) -> set[str]:
+        seen, todo = set(), [name]
+        while todo:
+            for dep in runs[todo.pop()]:
+                if dep not in seen:
+                    seen.add(dep)
+                    todo.append(dep)
+        return seen
+
+    needs: dict[str, list[str]] = {}
+    for name in order:
+        direct = set(graph.get(name, ())) & rank.keys()
+        more = set(direct)
+        for dep in direct:
+            more |= run_closure(dep)
+        more.discard(name)
+        needs[name] = sorted(more)
+
+    # Tarjan's strongly connected components: each is emitted after those it needs.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[str] = []
+    for root in sorted(needs):
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(needs[root]))]
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(needs[child])))
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    out.extend(sorted(component, key=rank.__getitem__))
+    return tuple(out)
 
 
 # Where a recipe's build/host requirements are written: (label, package name, (line, col)).

@@ -407,6 +407,21 @@ def test_requirement_the_stack_cannot_satisfy(tmp_path):
         f"recipe 'foo' builds libfoo 1.5 ({foo}:5:11)"]
 
 
+def test_requirement_on_a_version_known_only_after_fetching(tmp_path):
+    """``version: {{ GIT_DESCRIBE_TAG }}...`` is a placeholder until the source is fetched
+    (conda-build renders it again then): a constraint on it is not judged against the placeholder."""
+    root = tmp_path / "recipes"
+    recipe_dir(root, "tool", "package:\n  name: tool\n"
+                             "  version: {{ GIT_DESCRIBE_TAG.split('-')[-1] }}.{{ GIT_BUILD_STR }}\n"
+                             "source:\n  git_url: https://example.invalid/tool.git\n  git_tag: abc\n")
+    recipe_dir(root, "app", "package:\n  name: app\n  version: '1'\nrequirements:\n  build:\n"
+                            "    - tool >=1.23.0.442_g622d059\n")
+    s = stack(root)
+    assert not s.problems, [str(p) for p in s.problems]
+    assert list(s.order) == ["tool", "app"]
+    assert [w.message for w in s.warnings if "placeholders" in w.message]
+
+
 def test_variant_pin_the_stack_cannot_satisfy(tmp_path):
     root = tmp_path / "recipes"
     write(root / "conda_build_config.yaml", "zlib:\n  - 1.2\n")

@@ -179,3 +179,33 @@ def test_stack_closure_and_deps_follow_requirements(tmp_path):
     assert fast.provider("p3") == "p3" and fast.provider("nothing") is None
     import pickle
     assert pickle.loads(pickle.dumps(fast)).closure("p11") == closure
+
+
+def test_order_puts_run_requirements_of_what_a_build_installs_first(tmp_path):
+    """conda installs a host dependency with its run requirements: ``pip`` in host needs
+    pip's ``wheel`` in the channel first, though nothing builds against wheel."""
+    root = tmp_path / "recipes"
+    recipe_dir(root, "a-app", _pkg("app", host=("pip",)))
+    recipe_dir(root, "p-pip", _pkg("pip", host=("interp",), run=("interp", "wheel")))
+    recipe_dir(root, "interp", _pkg("interp"))
+    recipe_dir(root, "w-wheel", _pkg("wheel", host=("interp",), run=("interp", "setuptools")))
+    recipe_dir(root, "s-setuptools", _pkg("setuptools", host=("interp",), run=("interp", "certifi")))
+    recipe_dir(root, "c-certifi", _pkg("certifi", host=("interp",), run=("interp", "setuptools")))
+    s = stack(root)
+    assert not s.problems
+    order = list(s.order)
+    assert sorted(order) == sorted(r.name for r in s.recipes)
+    # certifi <-> setuptools is a run cycle (legal): both before app, whose build installs pip
+    assert max(order.index(n) for n in ("pip", "wheel", "setuptools", "certifi")) < order.index("app")
+    assert order.index("interp") < min(order.index(n) for n in ("pip", "wheel", "setuptools", "certifi"))
+
+
+def test_install_order_keeps_build_order_without_run_requirements():
+    from tasks.graph import install_order
+    graph = {"w": ("x", "y"), "x": ("z",), "y": ("z",), "z": ()}
+    order, _ = build_order(graph)
+    assert install_order(order, graph, {}) == order
+    # a run cycle between two dependencies: build/host order kept between them
+    graph = {"app": ("b",), "a": (), "b": ()}
+    order, _ = build_order(graph)
+    assert install_order(order, graph, {"a": ("b",), "b": ("a",)}) == ("a", "b", "app")

@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import RecipeProblem
-from ..graph import build_order, cycle_problems, dependencies, requirement_on
+from ..graph import (build_order, cycle_problems, dependencies, direct_deps, install_order, providers,
+                     requirement_on)
 from ..model import Recipe, spec_name
 from ..settings import Settings
 from ..stack import Skipped, Stack
@@ -88,6 +89,8 @@ def load_stack(settings: Settings) -> Stack:
                     "which cannot be built because of a dependency cycle", "break the cycle reported above"))
         kept = set(order)
         recipes = [r for r in recipes if r.name in kept]
+    made_by = providers(recipes)
+    order = install_order(order, graph, {r.name: direct_deps(r, made_by, ("run",)) for r in recipes})
     return Stack(recipes=tuple(recipes), skipped=tuple(skipped), problems=tuple(problems), order=order,
                  warnings=tuple(warnings))
 
@@ -129,7 +132,9 @@ _CHECKED = ("build", "host", "run")
 def _unsatisfied(recipes: list[Recipe], made_by: dict[str, Result], results: dict[str, Result],
                  problems: list[RecipeProblem]) -> set[str]:
     """Recipes with a build/host/run requirement on a package of the stack whose version
-    constraint excludes the version the stack builds; each such requirement a problem."""
+    constraint excludes the version the stack builds; each such requirement a problem.
+    A recipe rendered with source placeholders (``needs_source``) has no known version yet:
+    requirements on its packages are not checked."""
     refused: set[str] = set()
     for recipe in recipes:
         own = set(recipe.provides)
@@ -143,6 +148,9 @@ def _unsatisfied(recipes: list[Recipe], made_by: dict[str, Result], results: dic
                     maker = made_by.get(package)
                     if maker is None or package in own or maker.recipe is None:
                         continue
+                    if maker.recipe.needs_source:
+                        continue            # its version may come from its source (GIT_DESCRIBE_TAG...):
+                                            # conda-build knows it only after fetching, so do we
                     version = _version_of(maker.recipe, package)
                     if version is None or accepts(spec, version):
                         continue
