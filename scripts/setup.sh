@@ -11,7 +11,10 @@
 #      machine (or container) needs it again;
 #   3. `pip install -e '.[test]'` from the repository root -- skipped when the editable
 #      install is in place and every requirement is satisfied;
-#   4. check that an aarch64 hello-world built with aarch64-linux-gnu-gcc runs directly.
+#   4. check that an aarch64 hello-world built with aarch64-linux-gnu-gcc runs directly;
+#   5. fill Zig's cache (the default toolchain's glibc stubs, crt files and libc++ for
+#      aarch64-linux-gnu.2.17, in ~/.cache/condoit/zig): ~75 s once per machine, then ~1 s,
+#      and a zig-built C++ hello-world that must run directly too.
 #
 # Environment: PYTHON (default python3), CONDOIT_SETUP_FORCE=1 (redo apt and pip anyway).
 set -euo pipefail
@@ -145,3 +148,7 @@ if ! out="$("$tmp/hello" 2>&1)" || [ "$out" != "hello from aarch64" ]; then
   die "an aarch64 hello-world does not run directly (binfmt_misc/qemu-aarch64/sysroot): ${out:-no output}"
 fi
 say "ok: aarch64 hello-world runs through binfmt_misc + qemu-aarch64"
+
+# --- 5. the zig toolchain: its cache, and a C++ program it built runs ------------------------------
+(cd "$ROOT" && "$PYTHON" -m tasks.toolchain warm --run) | sed 's/^/setup: /' \
+  || die "zig cannot build for the target (python -m tasks.toolchain warm)"

@@ -10,14 +10,9 @@ from pathlib import Path
 
 from .model import Recipe, spec_name
 from .settings import Settings
+from .toolchain import select_toolchain
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-TOOLS = {"CC": "gcc", "CXX": "g++", "CPP": "cpp", "AR": "ar", "AS": "as", "LD": "ld", "NM": "nm",
-         "RANLIB": "ranlib", "STRIP": "strip", "OBJCOPY": "objcopy", "OBJDUMP": "objdump",
-         "READELF": "readelf", "FC": "gfortran", "GFORTRAN": "gfortran", "CXXFILT": "c++filt",
-         "ADDR2LINE": "addr2line", "ELFEDIT": "elfedit", "GCC": "gcc", "GXX": "g++",
-         "GCC_AR": "gcc-ar", "GCC_NM": "gcc-nm", "GCC_RANLIB": "gcc-ranlib", "SIZE": "size",
-         "STRINGS": "strings"}
 ARCH = {"linux-aarch64": "aarch64", "linux-64": "64", "linux-32": "32", "linux-ppc64le": "ppc64le",
         "linux-armv7l": "armv7l"}
 
@@ -32,7 +27,8 @@ def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, pref
                       source_date_epoch: int) -> dict[str, str]:
     """All variables build.sh sees (also written into the re-entry script)."""
     target, build = settings.target_platform, settings.build_platform
-    host_triplet, build_triplet = settings.target_triplet, settings.build_triplet
+    toolchain = select_toolchain(settings)
+    host_triplet, build_triplet = toolchain.host, toolchain.build
     p, s = str(prefix), str(src_dir)
     env: dict[str, str] = {
         "PATH": f"{build_prefix}/bin:{SYSTEM_PATH}",
@@ -60,20 +56,20 @@ def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, pref
                   f"-ffile-prefix-map={s}=/usr/local/src/conda/{recipe.name}-{recipe.version} "
                   f"-ffile-prefix-map={p}=/usr/local/src/conda-prefix",
         "CPPFLAGS": f"-DNDEBUG -D_FORTIFY_SOURCE=2 -O2 -isystem {p}/include",
-        "LDFLAGS": f"-Wl,-O2 -Wl,--sort-common -Wl,--as-needed -Wl,-z,relro -Wl,-z,now "
-                   f"-Wl,--disable-new-dtags -Wl,-rpath,{p}/lib -Wl,-rpath-link,{p}/lib -L{p}/lib",
+        "LDFLAGS": toolchain.ldflags(p),
+        "CMAKE_ARGS": toolchain.cmake_args(p, build_prefix),
+        "CONDOIT_TOOLCHAIN": toolchain.kind,
     }
     env["CXXFLAGS"] = env["CFLAGS"] + " -fvisibility-inlines-hidden"
     env["FFLAGS"] = env["CFLAGS"]
     env["DEBUG_CFLAGS"] = env["CFLAGS"].replace("-O2", "-Og -g")
-    for var, tool in TOOLS.items():
-        env[var] = f"{host_triplet}-{tool}"
-    env["CC_FOR_BUILD"] = f"{build_triplet}-gcc"
-    env["CXX_FOR_BUILD"] = f"{build_triplet}-g++"
+    env.update(toolchain.tool_variables())
+    if toolchain.kind == "zig":
+        env["CONDOIT_GLIBC"] = toolchain.glibc
+    if settings.cross or toolchain.kind == "zig":
+        env["CONDA_BUILD_SYSROOT"] = toolchain.sysroot(build_prefix)
     if settings.cross:
-        sysroot = f"/usr/{host_triplet}"
-        env["CONDA_BUILD_SYSROOT"] = sysroot
-        env["QEMU_LD_PREFIX"] = sysroot
+        env["QEMU_LD_PREFIX"] = f"/usr/{toolchain.system_host}"   # runs target programs under qemu
     if uses_python(recipe):
         py_ver = settings.python
         env.update({

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform as _platform
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -48,6 +49,16 @@ DEFAULT_SYSTEM_TOOLS: dict[str, tuple[str, str]] = {
 }
 
 
+TOOLCHAINS = ("auto", "zig", "gnu")
+
+
+def default_zig_cache() -> Path:
+    """Zig's cache (libc stubs, crt files, libc++), per user: its first build is paid once per
+    machine, not once per condoit cache (tests make many)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "condoit" / "zig"
+
+
 def detect_build_platform() -> str:
     """conda subdir of the machine we run on."""
     machine = _platform.machine().lower()
@@ -72,12 +83,22 @@ class Settings:
     package_format: str = ".conda"
     compression_level: int = 16
     cpu_count: int = field(default_factory=lambda: os.cpu_count() or 1)
-    max_glibc: str = ""
+    max_glibc: str = ""                 # load_settings: unset -> the toolchain's glibc (zig), "none" -> no limit
+    toolchain: str = "auto"             # zig | gnu | auto (zig when cross compiling, gnu natively)
+    glibc: str = "2.17"                 # the glibc the zig toolchain links against (its symbol versions)
+    zig_cache: Path = field(default_factory=lambda: default_zig_cache())   # shared by every cache
     mirrors: tuple[str, ...] = ()
     strict: bool = False                # every render leniency (see tasks/render/lenient.py) an error
     variant_files: tuple[Path, ...] = ()  # extra variant files, last and highest (conda-build -m)
     triplets: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TRIPLETS))
     system_tools: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_TOOLS))
+
+    @property
+    def toolchain_kind(self) -> str:
+        """The toolchain compile uses: ``zig`` or ``gnu`` (``auto``: zig when cross compiling)."""
+        if self.toolchain == "auto":
+            return "zig" if self.cross else "gnu"
+        return self.toolchain
 
     @property
     def cross(self) -> bool:
@@ -102,7 +123,9 @@ class Settings:
 
 
 _CONVERTERS = {
-    "root": Path, "recipes_dir": Path, "cache_dir": Path,
+    "root": Path, "recipes_dir": Path, "cache_dir": Path, "zig_cache": Path,
+    "max_glibc": lambda v: str(v).strip(), "glibc": lambda v: str(v).strip(),
+    "toolchain": lambda v: str(v).strip().lower(),
     "compression_level": int, "cpu_count": int,
     "mirrors": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(x for x in str(v).split(",") if x),
     "strict": lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("1", "true", "yes", "on"),
@@ -155,11 +178,25 @@ def load_settings(overrides: Mapping[str, Any] | None = None, root: Path | None 
         _apply(values, env, Path.cwd())
         _apply(values, dict(overrides or {}), Path.cwd())
     settings = Settings(**values)
+    from .errors import CondoitError
     if settings.target_platform not in settings.triplets:
-        from .errors import CondoitError
         raise CondoitError(f"unknown target platform {settings.target_platform!r}; "
                            f"known: {', '.join(sorted(settings.triplets))}")
-    return settings
+    if settings.toolchain not in TOOLCHAINS:
+        raise CondoitError(f"unknown toolchain {settings.toolchain!r}; known: {', '.join(TOOLCHAINS)}")
+    if not re.fullmatch(r"2\.\d+", settings.glibc):
+        raise CondoitError(f"glibc {settings.glibc!r}: expected a glibc version such as 2.17")
+    return replace(settings, max_glibc=effective_max_glibc(settings))
+
+
+def effective_max_glibc(settings: Settings) -> str:
+    """``max_glibc`` as set; unset, the glibc the toolchain targets (zig), else no limit.
+    ``none`` turns the check off whatever the toolchain."""
+    if settings.max_glibc.lower() in ("none", "off", "no"):
+        return ""
+    if settings.max_glibc:
+        return settings.max_glibc
+    return settings.glibc if settings.toolchain_kind == "zig" else ""
 
 
 def with_changes(settings: Settings, **changes: Any) -> Settings:

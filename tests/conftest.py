@@ -26,8 +26,13 @@ def require_programs(*programs: str) -> None:
 
 
 def require_cross_toolchain() -> None:
-    """Tests that compile need the cross toolchain and qemu (scripts/setup.sh)."""
+    """Tests that compile need the cross toolchains (zig, the default, and Debian's gcc) and
+    qemu (scripts/setup.sh)."""
     require_programs("aarch64-linux-gnu-gcc", "qemu-aarch64")
+    from tasks.toolchain import zig_binary
+    if zig_binary() is None:
+        pytest.fail("missing zig (the `ziglang` Python package): run `bash scripts/setup.sh` first",
+                    pytrace=False)
 
 
 @pytest.fixture

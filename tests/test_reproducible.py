@@ -65,7 +65,9 @@ SOURCES = {
     "greet.c": '#include "greet.h"\nint greet(void) { return 42; }\n',
     "main.c": '#include <stdio.h>\n#include <greet.h>\n'
               'const char *source_file = __FILE__, *flags = FLAGS;\n'
-              'int main(void) { printf("%d %s/share/greet\\n", greet(), PREFIX); return 0; }\n',
+              # used, so that no linker drops them (zig links with --gc-sections)
+              'int main(int argc, char **argv) { if (argc > 1) { puts(source_file); puts(flags); }\n'
+              '  printf("%d %s/share/greet\\n", greet(), PREFIX); return 0; }\n',
 }
 
 

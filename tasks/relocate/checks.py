@@ -29,6 +29,7 @@ TOOLCHAIN_RUNTIME = frozenset({"libgcc_s.so.1", "libstdc++.so.6"})
 SYSTEM_LIBRARIES = GLIBC_LIBRARIES | TOOLCHAIN_RUNTIME
 
 SELF = "this package"
+MAX_SYMBOLS_SHOWN = 8
 HOST = "host prefix"
 
 
@@ -110,11 +111,15 @@ def check_linkage(path: str, info: ElfInfo, dirs: Sequence[str], index: LibraryI
 
 
 def check_glibc(path: str, floor: GlibcFloor | None, max_glibc: str) -> Finding | None:
-    """A configured maximum glibc turns a newer symbol version into an error."""
+    """A configured maximum glibc turns every newer symbol version into an error that names
+    the file, each such symbol and its version (newest first)."""
     if floor is None or not max_glibc or floor.key <= version_key(max_glibc):
         return None
-    symbol = f"{floor.symbol}@GLIBC_{floor.version}" if floor.symbol else f"GLIBC_{floor.version}"
-    return Finding(path, f"needs glibc {floor.version} (symbol {symbol}), newer than max_glibc {max_glibc}")
+    newer = floor.above(max_glibc) or ((floor.symbol, floor.version),)
+    shown = ", ".join(f"{s}@GLIBC_{v}" if s else f"GLIBC_{v}" for s, v in newer[:MAX_SYMBOLS_SHOWN])
+    more = f" and {len(newer) - MAX_SYMBOLS_SHOWN} more" if len(newer) > MAX_SYMBOLS_SHOWN else ""
+    noun = "symbol" if len(newer) == 1 else "symbols"
+    return Finding(path, f"needs glibc {floor.version} ({noun} {shown}{more}), newer than max_glibc {max_glibc}")
 
 
 def glibc_requirement(floors: Iterable[GlibcFloor | None]) -> str | None:

@@ -18,7 +18,7 @@ import posixpath
 import re
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -53,6 +53,12 @@ class GlibcFloor:
 
     version: str        # "2.34"
     symbol: str         # "__libc_start_main"
+    # every imported symbol with a GLIBC_ version, newest first: ("getrandom", "2.25"), ...
+    needs: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+
+    def above(self, limit: str) -> tuple[tuple[str, str], ...]:
+        """The imported symbols whose glibc version is newer than ``limit``."""
+        return tuple((s, v) for s, v in self.needs if version_key(v) > version_key(limit))
 
     @property
     def key(self) -> tuple[int, ...]:
@@ -136,15 +142,16 @@ def _glibc_floor(binary: lief.ELF.Binary) -> GlibcFloor | None:
                 best = match.group(1)
     if best is None:
         return None
-    wanted = f"GLIBC_{best}"
-    symbol = ""
+    needs: dict[str, str] = {}
     for sym in binary.imported_symbols:
         version = sym.symbol_version
-        if version is not None and version.has_auxiliary_version \
-                and version.symbol_version_auxiliary.name == wanted:
-            symbol = sym.name
-            break
-    return GlibcFloor(best, symbol)
+        if version is not None and version.has_auxiliary_version:
+            match = _GLIBC_VERSION.match(version.symbol_version_auxiliary.name)
+            if match:
+                needs.setdefault(sym.name, match.group(1))
+    ordered = tuple(sorted(needs.items(), key=lambda item: (tuple(-k for k in version_key(item[1])), item[0])))
+    symbol = next((name for name, version in ordered if version == best), "")
+    return GlibcFloor(best, symbol, ordered)
 
 
 def glibc_floor(path: Path) -> GlibcFloor | None:

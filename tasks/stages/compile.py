@@ -228,6 +228,7 @@ class CompileStage(Stage):
             log.note(f"# build requirements from the stack, for {settings.build_platform}: {', '.join(tools.stack)}")
         create_env(tools.stack, build_prefix, settings, platform=settings.build_platform,
                    what=f"build prefix of {recipe.name}")
+        tools.toolchain.install(build_prefix)   # zig: the compiler wrappers CC, CXX ... name
         before = set(list_prefix(prefix))
 
         host_records = tuple(HostRecord(r.name, r.version, r.build, r.file_name, r.sha256, tuple(r.depends),
