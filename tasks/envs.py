@@ -5,7 +5,6 @@ solved for the *target* platform, so virtual packages are passed explicitly.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +76,8 @@ def create_env(specs: Sequence[str], prefix: Path, settings: Settings, platform:
     if not specs:
         return []
     ensure_channel(layout, [platform, "noarch"])
+    import asyncio  # loaded by the runs that solve, not by `doit list`
+
     from .render.matchspec import client_spec
     try:
         records = asyncio.run(_solve_and_install([client_spec(s) for s in specs], prefix, settings,

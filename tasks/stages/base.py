@@ -25,9 +25,9 @@ import sys
 import types
 import typing
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping, TypeVar
+from typing import Any, Callable, ClassVar, Iterator, Mapping, TypeVar
 
 from doit.exceptions import TaskFailed
 
@@ -73,41 +73,63 @@ class Result:
 
 
 def _encode(value: Any, locations: bool) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_encode(v, locations) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v, locations) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _encode(getattr(value, f.name), locations) for f in dataclasses.fields(value)
                 if locations or not f.metadata.get("location")}
-    if isinstance(value, Mapping):
-        return {str(k): _encode(v, locations) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_encode(v, locations) for v in value]
-    if isinstance(value, Path):
-        return str(value)
     return value
 
 
 def _decode(tp: Any, data: Any) -> Any:
+    return _converter(tp)(data)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _sequence(value: Any) -> tuple:
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return tuple(value)
+
+
+@cache
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """JSON -> value of type ``tp``; built once per type (a fact of the code), so reading the
+    stamps of a no-op run costs little."""
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        if not isinstance(data, Mapping):
-            raise TypeError(f"{tp.__name__}: expected an object, got {type(data).__name__}")
         hints = typing.get_type_hints(tp)
-        return tp(**{f.name: _decode(hints[f.name], data[f.name])
-                     for f in dataclasses.fields(tp) if f.init and f.name in data})
+        fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(tp) if f.init]
+
+        def make(data: Any) -> Any:
+            if not isinstance(data, Mapping):
+                raise TypeError(f"{tp.__name__}: expected an object, got {type(data).__name__}")
+            return tp(**{name: convert(data[name]) for name, convert in fields if name in data})
+        return make
     if origin in (typing.Union, types.UnionType):
-        if data is None and type(None) in args:
-            return None
-        return _decode(next(a for a in args if a is not type(None)), data)
+        inner = _converter(next(a for a in args if a is not type(None)))
+        return lambda value: None if value is None else inner(value)
     if origin is tuple:
-        if not isinstance(data, (list, tuple)):
-            raise TypeError(f"expected a list, got {type(data).__name__}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_decode(args[0], v) for v in data)
-        return tuple(_decode(a, v) for a, v in zip(args, data))
-    if tp is Frozen or origin in (Mapping, dict) or tp is dict:
-        return Frozen(data) if tp is Frozen or origin is Mapping else dict(data)
+        inner = _converter(args[0])
+        if inner is _same:
+            return _sequence
+        return lambda value: tuple(inner(v) for v in _sequence(value))
+    if tp is Frozen or origin is Mapping:
+        return Frozen
+    if tp is dict or origin is dict:
+        return dict
     if tp is Path:
-        return Path(data)
-    return data
+        return Path
+    return _same
 
 
 # -- references and inputs -------------------------------------------------------------------------
@@ -230,7 +252,7 @@ class Stage:
         """Do the work; return the result (its fingerprint: content only, no times)."""
         raise NotImplementedError
 
-    def output_paths(self, recipe: Recipe | None, ctx: Context, result: Any) -> list[Path]:
+    def output_paths(self, recipe: Recipe | None, ctx: Context, result: Any) -> list[Path | str]:
         """Files and trees the stamp vouches for. Their names, sizes and mtimes are recorded
         when the stage finishes; any difference later means the result was damaged."""
         return []
@@ -252,15 +274,34 @@ def _recipe(ref: Ref, ctx: Context) -> Recipe | None:
     return ctx.stack.recipe(ref.recipe) if ref.recipe else None
 
 
+def _finished(ref: Ref, ctx: Context) -> tuple[dict[str, Any], Result] | None:
+    """(stamp, result) of a finished job, or None (no stamp, or one this code cannot read).
+    Kept in the run's memo while the stamp file is unchanged: a stamp is read once per run,
+    though its job and each dependent look at it."""
+    path = ctx.stamp_path(ref)
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    key, version = ("stamp", str(path)), (st.st_mtime_ns, st.st_size)
+    known = ctx.memo.get(key)
+    if known is not None and known[0] == version:
+        return known[1]
+    stamp = read_stamp(path)
+    found = None
+    if stamp is not None:
+        try:
+            found = stamp, ctx.stages[ref.stage].result.from_json(stamp["result"])
+        except (KeyError, TypeError, ValueError, StopIteration):
+            found = None
+    ctx.memo[key] = (version, found)
+    return found
+
+
 def read_result(ref: Ref, ctx: Context) -> Result | None:
     """The finished result of ``ref``, or None (no stamp, or one this code cannot read)."""
-    stamp = read_stamp(ctx.stamp_path(ref))
-    if stamp is None:
-        return None
-    try:
-        return ctx.stages[ref.stage].result.from_json(stamp["result"])
-    except (KeyError, TypeError, ValueError, StopIteration):
-        return None
+    found = _finished(ref, ctx)
+    return None if found is None else found[1]
 
 
 def load_inputs(stage: Stage, ref: Ref, ctx: Context) -> Inputs | None:
@@ -285,14 +326,15 @@ def stage_signature(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs | None 
     if inputs is None:
         return None
     recipe = _recipe(ref, ctx)
-    # portable: the same recipe in another checkout or cache gets the same signature
-    return signature(portable({
+    return signature({
         "stage": stage.name,
         "stage_version": stage.version,
         "settings": ctx.settings.cache_key() if ref.platform else {},
-        "inputs": stage.inputs(recipe, ctx),
+        # portable: the same recipe in another checkout or cache gets the same signature
+        "inputs": portable(stage.inputs(recipe, ctx), locations(recipe, ctx.settings)),
+        # fingerprints hold content only already (no location fields)
         "upstream": {str(up): inputs[up].fingerprint() for up in inputs},
-    }, locations(recipe, ctx.settings)))
+    })
 
 
 def result_check(stage: Stage, ref: Ref, ctx: Context, result: Result) -> str:
@@ -302,17 +344,16 @@ def result_check(stage: Stage, ref: Ref, ctx: Context, result: Result) -> str:
 
 def is_current(stage: Stage, ref: Ref, ctx: Context) -> bool:
     """doit ``uptodate`` check: the stamp matches the inputs and its result is undamaged."""
-    stamp = read_stamp(ctx.stamp_path(ref))
-    if stamp is None:
+    found = _finished(ref, ctx)
+    if found is None:
         return False
+    stamp, result = found
     try:
         inputs = load_inputs(stage, ref, ctx)
         if inputs is None or stage_signature(stage, ref, ctx, inputs) != stamp.get("signature"):
             return False
-        result = stage.result.from_json(stamp["result"])
-        damage = None
         if result_check(stage, ref, ctx, result) != stamp.get("check"):
-            damage = "its files were changed, added or removed since it finished"
+            damage: str | None = "its files were changed, added or removed since it finished"
         else:
             damage = stage.damage(_recipe(ref, ctx), ctx, result, inputs)
     except (CondoitError, KeyError, TypeError, ValueError):

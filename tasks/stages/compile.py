@@ -190,8 +190,9 @@ class CompileStage(Stage):
             # no cpu_count: CPU_COUNT/MAKEFLAGS reach build.sh, but a build must not depend on them
         }
 
-    def output_paths(self, recipe: Recipe, ctx: Context, result: CompileResult) -> list[Path]:
-        return [result.prefix / f for f in result.files]
+    def output_paths(self, recipe: Recipe, ctx: Context, result: CompileResult) -> list[str]:
+        prefix = str(result.prefix)     # strings: thousands of files, checked on every run
+        return [f"{prefix}/{f}" for f in result.files]
 
     def clean(self, recipe: Recipe, ctx: Context) -> None:
         remove_tree(ctx.layout.work(recipe.name, "compile"))

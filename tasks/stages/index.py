@@ -5,7 +5,6 @@ what it builds against changed, not when a package was merely re-made (early cut
 """
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import json
 from dataclasses import dataclass
@@ -27,6 +26,8 @@ def index_channel(ctx: Context, subdir: str, refreshed: Sequence[str]) -> None:
     drops entries whose files are gone), so the cost does not grow with the channel. A
     re-made package keeps its file name, so its old entry is dropped first.
     """
+    import asyncio  # loaded by the runs that index, not by `doit list`
+
     from rattler import Subdir
     from rattler.index import index_fs
     layout = ctx.layout
