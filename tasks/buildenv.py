@@ -58,14 +58,11 @@ def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, pref
         "CPPFLAGS": f"-DNDEBUG -D_FORTIFY_SOURCE=2 -O2 -isystem {p}/include",
         "LDFLAGS": toolchain.ldflags(p),
         "CMAKE_ARGS": toolchain.cmake_args(p, build_prefix),
-        "CONDOIT_TOOLCHAIN": toolchain.kind,
     }
     env["CXXFLAGS"] = env["CFLAGS"] + " -fvisibility-inlines-hidden"
     env["FFLAGS"] = env["CFLAGS"]
     env["DEBUG_CFLAGS"] = env["CFLAGS"].replace("-O2", "-Og -g")
     env.update(toolchain.tool_variables())
-    if toolchain.kind == "zig":
-        env["CONDOIT_GLIBC"] = toolchain.glibc
     if settings.cross or toolchain.kind == "zig":
         env["CONDA_BUILD_SYSROOT"] = toolchain.sysroot(build_prefix)
     if settings.cross:

@@ -145,10 +145,7 @@ class Layout:
         """Long padded prefix (like conda-build's _h_env_placehold...) for relocatable binaries."""
         base = self.prefix_base(name)
         room = PADDED_PREFIX_LENGTH - len(str(base)) - 1
-        component = PLACEHOLDER_DIRNAME
-        if room > len(component):
-            component = (component + "_placehold" * 30)[:room]
-        return base / component
+        return base / padded_component(PLACEHOLDER_DIRNAME, room)
 
     def canonical_host_prefix(self, name: str) -> str:
         """What packages record instead of ``host_prefix(name)``: same length, no cache path."""
@@ -159,10 +156,7 @@ class Layout:
         characters (when the cache path leaves room) like the host prefix."""
         base = self.work(name, "compile")
         room = PADDED_SOURCE_LENGTH - len(str(base)) - 1
-        component = SOURCE_DIRNAME
-        if room > len(component):
-            component = (component + "_placehold" * (room // 10 + 1))[:room]
-        return base / component
+        return base / padded_component(SOURCE_DIRNAME, room)
 
     def canonical_build_source(self, name: str) -> str:
         """What packages carry instead of ``build_source(name)``: same length, no cache path."""
@@ -193,6 +187,19 @@ class Layout:
     @property
     def channel_lock(self) -> Path:
         return self.cache / ".channel.lock"
+
+
+def padded_component(dirname: str, room: int) -> str:
+    """``dirname`` padded to ``room`` characters that always *end* the same way, with whole
+    ``_placehold`` units (``_h_env___placehold_placehold...``): whatever the cache's path,
+    a string that ends with the padded path ends with the same characters. lld (the zig
+    toolchain's linker) orders merged string constants by their content, read from the end:
+    a ragged end would order a compiled-in ``$PREFIX`` differently in two caches, and the
+    canonical-path rewrite could not make their packages identical."""
+    if room <= len(dirname):
+        return dirname
+    units, fill = divmod(room - len(dirname), 10)
+    return dirname + "_" * fill + "_placehold" * units
 
 
 def canonical_prefix(length: int, dirname: str = PLACEHOLDER_DIRNAME) -> str:
