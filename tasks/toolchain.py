@@ -182,6 +182,15 @@ def zig_binary() -> Path | None:
 
 @lru_cache(maxsize=None)
 def zig_version(binary: str) -> str:
+    """Zig's version: the ``ziglang`` package's when the binary is that package's (read from
+    its metadata: every `doit` call hashes it, and `zig version` costs a process), else asked."""
+    import importlib.metadata
+    try:
+        dist = importlib.metadata.distribution("ziglang")
+        if Path(binary).resolve().is_relative_to(Path(dist.locate_file("ziglang")).resolve()):
+            return dist.version
+    except (importlib.metadata.PackageNotFoundError, OSError):
+        pass
     try:
         out = subprocess.run([binary, "version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):

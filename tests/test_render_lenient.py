@@ -474,3 +474,18 @@ def test_doit_prints_warnings_once_and_strict_refuses(tmp_path, strict):
     else:
         assert proc.stderr.count(f"{line}warning: unknown key 'test/command'") == 1, proc.stderr
         assert "download:r" in proc.stdout
+
+
+def test_common_version_constraints_are_judged_like_py_rattler_without_loading_it():
+    """The stack's requirements are checked on every `doit` call: the usual forms are read
+    without py-rattler, and every verdict agrees with the real client's."""
+    from rattler import Version, VersionSpec
+
+    from tasks.render.satisfy import _simple_accepts
+    cases = [(">=6.4,<7.0a0", "6.4"), (">=6.4,<7.0a0", "7.0"), (">=6.4,<7.0a0", "6.10.1"), ("1.2.*", "1.2.9"),
+             ("1.2.*", "1.20"), ("==3.0.20", "3.0.20"), ("==1.0", "1.0.0"), ("1.0|1.4", "1.4.2"), ("1.0|1.4", "1.5"),
+             ("!=1.5", "1.5"), (">1.2", "1.2.0"), ("<=2", "2.0"), (">=1.2.13,<1.3.0a0", "1.2.13"), ("3.11", "3.11.2")]
+    for constraint, version in cases:
+        expected = bool(VersionSpec(constraint).matches(Version(version)))
+        assert _simple_accepts(constraint, version) is expected, (constraint, version)
+    assert _simple_accepts(">=1.0rc1", "1.0") is None and _simple_accepts(">=1", "1.0rc1") is None
