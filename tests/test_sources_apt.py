@@ -88,3 +88,54 @@ def test_without_the_extra_key_there_is_no_fallback(tmp_path):
     recipe = bzip2_recipe(tmp_path, BZIP2_SHA256, extra={})
     failure = run_stage("download", recipe, make_context(tmp_path, recipe))
     assert "could not fetch bzip2-1.0.8.tar.gz" in failure and "apt-get" not in failure
+
+
+# zlib: Debian repacks 1.2.13 as 1.2.13.dfsg, so its .orig is not the upstream tarball.
+ZLIB_UPSTREAM_SHA256 = "b3a24de97a8fdbc835b9833169501030b8977031bcb54b3b3ac13740f846ab30"
+ZLIB_DFSG_SHA256 = "71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1"
+
+
+def zlib_recipe(tmp, repack_sha256: str | None):
+    source = Source(kind="url", url=(unreachable_url("zlib-1.2.13.tar.gz"),), sha256=ZLIB_UPSTREAM_SHA256)
+    debian = {"package": "zlib", "version": "1.2.13.dfsg"}
+    if repack_sha256:
+        debian["sha256"] = repack_sha256
+    return make_recipe(tmp, "zlib", "1.2.13", sources=(source,), extra={"debian_source": debian})
+
+
+def test_declared_repack_form():
+    value = {"package": "zlib", "version": "1.2.13.dfsg", "sha256": ZLIB_DFSG_SHA256.upper()}
+    assert debian_source({"debian_source": value}, "1.2.13") == \
+        DebianSource("zlib", "1.2.13.dfsg", ZLIB_DFSG_SHA256)
+    with pytest.raises(FetchError, match="sha256 must be 64 hex digits"):
+        debian_source({"debian_source": {**value, "sha256": "abc"}}, "1.2.13")
+
+
+@needs_apt
+def test_declared_repack_is_accepted_with_its_own_hash(tmp_path):
+    recipe = zlib_recipe(tmp_path, ZLIB_DFSG_SHA256)
+    ctx = make_context(tmp_path, recipe)
+    assert run_stage("download", recipe, ctx) is None, ctx.layout.log("zlib", "download").read_text()
+    assert stamp_result(ctx.layout.stamp("zlib", "download"))["sources"][0]["sha256"] == ZLIB_DFSG_SHA256
+    assert "Debian's repack with sha256 71feb79" in ctx.layout.log("zlib", "download").read_text()
+    assert not ctx.layout.download(ZLIB_UPSTREAM_SHA256).exists()   # never filed as the upstream file
+    assert run_stage("extract", recipe, ctx) is None
+    assert (ctx.layout.work("zlib", "extract") / "zlib.h").is_file()
+
+
+@needs_apt
+def test_undeclared_repack_is_rejected(tmp_path):
+    """Without the declared hash, Debian's repack is checked against upstream's: refused."""
+    recipe = zlib_recipe(tmp_path, None)
+    failure = run_stage("download", recipe, make_context(tmp_path, recipe))
+    assert f"sha256 mismatch: expected {ZLIB_UPSTREAM_SHA256}, got {ZLIB_DFSG_SHA256}" in failure
+
+
+@needs_apt
+def test_repack_with_another_declared_hash_is_rejected(tmp_path):
+    wrong = "1" * 64
+    recipe = zlib_recipe(tmp_path, wrong)
+    ctx = make_context(tmp_path, recipe)
+    failure = run_stage("download", recipe, ctx)
+    assert f"sha256 mismatch: expected {wrong}, got {ZLIB_DFSG_SHA256}" in failure
+    assert not [p for p in ctx.layout.downloads.glob("*") if p.is_file()]

@@ -8,6 +8,11 @@ upstream version differs from the recipe's). The Debian version is looked up wit
 --download-only`` fetches it. Files found are only *candidates*: the caller accepts one
 only if it matches the recipe's hash. Needs ``deb-src`` entries in apt's sources.
 
+Where Debian repacks the upstream file (zlib's ``.dfsg``, sqlite3's full tree, a tag
+archive), the mapping form may add ``sha256:``: the recipe then *declares* that repack as
+a named alternative, accepted only with exactly that hash (never the recipe's, which stays
+the upstream file's). The log says which of the two a build used.
+
 ``DebianFallback`` is this origin as the url kind sees it (``UrlKind(fallbacks=...)`` in
 ``SOURCE_KINDS``): the ``extra:`` key it reads, its render-time check, and the candidates.
 """
@@ -20,10 +25,12 @@ from typing import Any, Iterator, Mapping
 
 from ..stagelog import CommandFailed, StageLog, require_program
 from .base import FetchError
+from .cache import Expected
 
 EXTRA_KEY = "debian_source"
 ENABLE_HINT = ("enable source entries for apt (add `deb-src` to the `Types:` lines of "
                "/etc/apt/sources.list.d/debian.sources) and run `apt-get update`")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _NOT_CANDIDATES = re.compile(r"\.(dsc|asc|debian\.tar\.\w+|diff\.gz)$")
 
 
@@ -31,9 +38,11 @@ _NOT_CANDIDATES = re.compile(r"\.(dsc|asc|debian\.tar\.\w+|diff\.gz)$")
 class DebianSource:
     package: str
     upstream_version: str
+    sha256: str | None = None   # a declared repack (not the upstream file), with its own hash
 
     def __str__(self) -> str:
-        return f"Debian source package {self.package} (upstream version {self.upstream_version})"
+        repack = f", Debian's repack with sha256 {self.sha256}" if self.sha256 else ""
+        return f"Debian source package {self.package} (upstream version {self.upstream_version}{repack})"
 
 
 class DebianFallback:
@@ -52,6 +61,10 @@ class DebianFallback:
     def wanted(self, extra: Mapping[str, Any] | None, recipe_version: str) -> DebianSource | None:
         return debian_source(extra, recipe_version)
 
+    def expected(self, wanted: DebianSource, recipe: Expected) -> Expected:
+        """The hash a candidate must have: the declared repack's, else the recipe's own."""
+        return Expected(sha256=wanted.sha256) if wanted.sha256 else recipe
+
     def candidates(self, wanted: DebianSource, workdir: Path, log: StageLog) -> Iterator[tuple[str, Path]]:
         return candidate_files(wanted, workdir, log)
 
@@ -64,9 +77,15 @@ def debian_source(extra: Mapping[str, Any] | None, recipe_version: str) -> Debia
     if isinstance(value, str):
         return DebianSource(value, recipe_version)
     if isinstance(value, Mapping) and value.get("package"):
-        return DebianSource(str(value["package"]), str(value.get("version") or recipe_version))
+        sha256 = value.get("sha256")
+        if sha256 is not None and not _SHA256.match(str(sha256)):
+            raise FetchError(f"extra/{EXTRA_KEY}/sha256 must be 64 hex digits (the sha256 of "
+                             f"Debian's repacked .orig file), not {sha256!r}")
+        return DebianSource(str(value["package"]), str(value.get("version") or recipe_version),
+                            sha256 and str(sha256).lower())
     raise FetchError(f"extra/{EXTRA_KEY} must be a Debian source package name or a mapping "
-                     f"{{package: <name>, version: <upstream version>}}, not {value!r}")
+                     f"{{package: <name>, version: <upstream version>, sha256: <of a repack>}}, "
+                     f"not {value!r}")
 
 
 def upstream_part(debian_version: str) -> str:

@@ -1,5 +1,6 @@
 """``url:`` sources: the cache, then mirrors, then the recipe's URLs, then the fallbacks
-(Debian's sources, ``apt.DebianFallback``).
+(Debian's sources, ``apt.DebianFallback``; the package index through pip,
+``pip_sdist.PipSdistFallback``).
 
 Each place is tried in turn; a 404, a broken transfer or a hash mismatch moves on to the
 next. The error, when nothing delivers, lists every attempt (URL, expected and actual hash).
@@ -34,6 +35,7 @@ class Fallback(Protocol):
 
     def check(self, value: Any) -> str | None: ...
     def wanted(self, extra: Mapping[str, Any] | None, recipe_version: str) -> Any: ...
+    def expected(self, wanted: Any, recipe: Expected) -> Expected: ...
     def candidates(self, wanted: Any, workdir: Path, log: StageLog) -> Any: ...
 
 
@@ -144,10 +146,16 @@ def _from_fallback(fallback: Fallback, expected: Expected, name: str, recipe_url
     if not expected.given():
         failures.append(f"{wanted}: not used, the recipe gives no hash to check its files against")
         return None
+    cache = DownloadCache(fctx.layout)
+    alternative = fallback.expected(wanted, expected)
+    if repack := alternative != expected:   # declared in the recipe with its own hash
+        expected = alternative
+        if found := cache.lookup(expected):
+            fctx.log.note(f"{name}: {wanted} is in the download cache")
+            return found
     workdir = fctx.layout.scratch(fctx.recipe, "download") / f"fallback-{fallback.extra_key}"
     remove_tree(workdir)  # a killed run's leftovers
     workdir.mkdir(parents=True)
-    cache = DownloadCache(fctx.layout)
     try:
         for origin, path in fallback.candidates(wanted, workdir, fctx.log):
             try:
@@ -156,7 +164,8 @@ def _from_fallback(fallback: Fallback, expected: Expected, name: str, recipe_url
                 fctx.log.note(f"rejected: {exc}")
                 failures.append(str(exc))
                 continue
-            fctx.log.note(f"{name}: taken from {origin} ({sha256})")
+            fctx.log.note(f"{name}: taken from {origin} ({sha256})"
+                          + (f"; {wanted}, not the upstream file" if repack else ""))
             return sha256
         failures.append(f"{wanted}: no file with {expected.describe()}")
     except CondoitError as exc:  # e.g. no apt, no such package or version
