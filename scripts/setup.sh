@@ -31,6 +31,8 @@ PACKAGES=(
   # build machine tools used by the recipes' build.sh and by the fetchers
   gcc g++ make perl m4 pkg-config file patch
   git mercurial subversion zstd xz-utils bzip2
+  # `doit report` draws the recipe graph with dot
+  graphviz
 )
 
 say() { printf 'setup: %s\n' "$*"; }

@@ -17,6 +17,8 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       stamps/<name>/[<target>/]<stage>.json  a stage's input signature and result, written last
       stamps/@stack/<stage>.json  the same for a stage of the whole stack (channel)
       logs/<name>/[<target>/]<stage>.log, logs/@stack/<stage>.log
+      logs/@runs.jsonl        one line per stage run: start, end, CPU, peak memory (`doit report`)
+      report/                 `doit report`: timeline.png, trace.json, graph.svg, slowest.txt
       channel/<subdir>/       the local channel (packages, repodata.json); channel/channeldata.json
       pkgs/                   py-rattler's package cache
       test/<target>/<name>/   test prefixes and work
@@ -137,6 +139,15 @@ class Layout:
 
     def log(self, name: str, stage: str) -> Path:
         return self.cache / "logs" / self._scoped(name, stage) / f"{stage}.log"
+
+    @property
+    def run_log(self) -> Path:
+        """Every stage run, appended (tasks/runlog.py): the same file for every target."""
+        return self.cache / "logs" / "@runs.jsonl"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.cache / "report"
 
     def prefix_base(self, name: str) -> Path:
         return self.cache / "prefix" / self.target / name

@@ -69,6 +69,8 @@ def all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     for name in engine.stages:
         yield from _named(name, stage_tasks(engine, name))
     yield from _named("build", build_tasks(engine))
+    yield from _named("explain", explain_tasks(engine))
+    yield from look_tasks(engine)
 
 
 def _named(basename: str, tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -171,3 +173,37 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
             "actions": None,
             "task_dep": own.get(node, []) + [group(dep) for dep in plan.needs.get(node, ())],
         }
+
+
+EXPLAIN_DOC = "say why each stage a build of the recipe would run runs (what changed since its last run)"
+
+
+def engine_jobs(engine: "Engine") -> list[tuple[Stage, Ref, Context]]:
+    """(stage, ref, context) of every job: plain data, for actions that look at many jobs
+    (explain, report, status). Listed once per doit call; the actions pick theirs."""
+    return [(stage, ref, ctx) for name, stage in engine.stages.items() for ref, ctx, _recipe in engine.jobs(name)]
+
+
+def explain_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
+    """``explain:<recipe>``: the stages ``build:<recipe>`` would run, and why."""
+    from .explain import explain_jobs
+    yield {"name": None, "doc": EXPLAIN_DOC}
+    jobs = engine_jobs(engine)
+    for node in engine.plan.nodes:
+        if node[1] == engine.target:
+            yield {"name": node[0], "doc": f"why stages of {node[0]} and its dependencies would run",
+                   "actions": [(explain_jobs, [jobs, engine.plan.closure(node)])], "uptodate": [False],
+                   "verbosity": 2}
+
+
+def look_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
+    """``report`` (timeline, trace, slowest stages, graph picture) and ``status`` (one row per recipe)."""
+    from .report import write_report
+    from .status import print_status
+    jobs = engine_jobs(engine)
+    yield {"basename": "report", "doc": "timeline (PNG, Chrome trace) of the last build, slowest stages, "
+                                        "and the recipe graph as SVG/PNG coloured by state (cache/report/)",
+           "actions": [(write_report, [jobs, engine.plan, engine.layout])], "uptodate": [False], "verbosity": 2}
+    yield {"basename": "status", "doc": "one row per recipe: version, build, stages up to date, last build, "
+                                        "package size, glibc floor, test result",
+           "actions": [(print_status, [jobs, engine.plan, engine.layout])], "uptodate": [False], "verbosity": 2}

@@ -39,7 +39,8 @@ from ..plan import Plan
 from ..settings import Settings
 from ..signatures import locations, portable
 from ..stack import Stack
-from ..stamps import read_stamp, remove_stamp, signature, write_stamp
+from ..runlog import RunClock, append_run
+from ..stamps import flat_parts, read_stamp, remove_stamp, signature, write_stamp
 
 RECIPE, SOURCE, STACK = "recipe", "source", "stack"
 
@@ -315,18 +316,14 @@ def load_inputs(stage: Stage, ref: Ref, ctx: Context) -> Inputs | None:
     return Inputs(ref, results)
 
 
-def stage_signature(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs | None = None) -> str | None:
-    """Signature of the job's inputs now, or None while an upstream stage is unfinished.
+def signature_parts(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs) -> dict[str, Any]:
+    """What the job's signature hashes (plain data).
 
     Content only (tasks/signatures.py): paths of the checkout and the cache are written as
     symbolic names, and no machine fact but the platforms is part of it.
     """
-    if inputs is None:
-        inputs = load_inputs(stage, ref, ctx)
-    if inputs is None:
-        return None
     recipe = _recipe(ref, ctx)
-    return signature({
+    return {
         "stage": stage.name,
         "stage_version": stage.version,
         "settings": ctx.settings.cache_key() if ref.platform else {},
@@ -334,7 +331,24 @@ def stage_signature(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs | None 
         "inputs": portable(stage.inputs(recipe, ctx), locations(recipe, ctx.settings)),
         # fingerprints hold content only already (no location fields)
         "upstream": {str(up): inputs[up].fingerprint() for up in inputs},
-    })
+    }
+
+
+def stage_signature(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs | None = None) -> str | None:
+    """Signature of the job's inputs now, or None while an upstream stage is unfinished."""
+    if inputs is None:
+        inputs = load_inputs(stage, ref, ctx)
+    if inputs is None:
+        return None
+    return signature(signature_parts(stage, ref, ctx, inputs))
+
+
+def recorded_inputs(parts: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat record of ``parts`` a stamp keeps (``doit explain`` compares two of them):
+    each upstream result as the digest of its fingerprint, the rest part by part."""
+    flat = flat_parts({k: v for k, v in parts.items() if k != "upstream"})
+    flat.update({f"upstream.{up}": signature(fp)[:16] for up, fp in parts["upstream"].items()})
+    return flat
 
 
 def result_check(stage: Stage, ref: Ref, ctx: Context, result: Result) -> str:
@@ -342,44 +356,69 @@ def result_check(stage: Stage, ref: Ref, ctx: Context, result: Result) -> str:
     return stat_fingerprint(stage.output_paths(_recipe(ref, ctx), ctx, result))
 
 
-def is_current(stage: Stage, ref: Ref, ctx: Context) -> bool:
-    """doit ``uptodate`` check: the stamp matches the inputs and its result is undamaged."""
+def why_stale(stage: Stage, ref: Ref, ctx: Context) -> tuple[bool, list[str]] | None:
+    """None when the job is current (its stamp matches the inputs and its result is
+    undamaged); else (whether it had a stamp, why it runs: tasks/explain.py's lines)."""
     found = _finished(ref, ctx)
     if found is None:
-        return False
+        return False, ["never built (or its stamp was removed)"]
     stamp, result = found
     try:
         inputs = load_inputs(stage, ref, ctx)
-        if inputs is None or stage_signature(stage, ref, ctx, inputs) != stamp.get("signature"):
-            return False
+        if inputs is None:
+            waiting = [str(up) for up in stage.upstream(_recipe(ref, ctx), ctx) if read_result(up, ctx) is None]
+            return True, [f"upstream {', '.join(waiting)} not finished"]
+        parts = signature_parts(stage, ref, ctx, inputs)
+        if signature(parts) != stamp.get("signature"):
+            recorded = stamp.get("inputs")
+            if not recorded:
+                return True, ["its inputs changed (its stamp, of an older condoit, names none)"]
+            from ..explain import reasons
+            return True, reasons(recorded, recorded_inputs(parts), stage.name, _recipe(ref, ctx))
         if result_check(stage, ref, ctx, result) != stamp.get("check"):
             damage: str | None = "its files were changed, added or removed since it finished"
         else:
             damage = stage.damage(_recipe(ref, ctx), ctx, result, inputs)
-    except (CondoitError, KeyError, TypeError, ValueError):
-        return False
-    if damage is not None:
-        print(f"condoit: {ref.task(ctx.settings.target_platform)} runs again: {damage}", file=sys.stderr)
-        return False
-    return True
+    except (CondoitError, KeyError, TypeError, ValueError) as exc:
+        return True, [f"its inputs cannot be read now ({exc})"]
+    return None if damage is None else (True, [damage])
+
+
+def is_current(stage: Stage, ref: Ref, ctx: Context) -> bool:
+    """doit ``uptodate`` check; a job that had a stamp says why it runs again (one line)."""
+    stale = why_stale(stage, ref, ctx)
+    if stale is None:
+        return True
+    had_stamp, why = stale
+    if had_stamp:
+        from ..explain import summary
+        print(f"condoit: {ref.task(ctx.settings.target_platform)} runs again: {summary(why)}", file=sys.stderr)
+    return False
 
 
 def execute(stage: Stage, ref: Ref, ctx: Context) -> TaskFailed | None:
-    """doit action: run one job and write its stamp last."""
+    """doit action: run one job and write its stamp last (with the inputs it was made from and
+    what the run cost); every run, failed or not, is appended to the run log (``doit report``)."""
     stamp_path = ctx.stamp_path(ref)
     recipe = _recipe(ref, ctx)
+    task = ref.task(ctx.settings.target_platform)
+    clock = RunClock.start()
     try:
         inputs = load_inputs(stage, ref, ctx)
         if inputs is None:
             missing = [str(up) for up in stage.upstream(recipe, ctx) if read_result(up, ctx) is None]
             raise CondoitError(f"[{ref.recipe or 'stack'}] stage '{stage.name}' cannot start: "
                                f"unfinished upstream stage(s) {', '.join(missing)}")
-        sig = stage_signature(stage, ref, ctx, inputs)
+        parts = signature_parts(stage, ref, ctx, inputs)
         remove_stamp(stamp_path)  # the old result is no longer vouched for
         result = stage.run(recipe, ctx, inputs)
-        write_stamp(stamp_path, sig, result.to_json(), result_check(stage, ref, ctx, result))
+        run = clock.stop(task)
+        write_stamp(stamp_path, signature(parts), result.to_json(), result_check(stage, ref, ctx, result),
+                    inputs=recorded_inputs(parts), run=run.to_json())
     except CondoitError as exc:
+        append_run(ctx.layout.run_log, clock.stop(task, ok=False))
         return TaskFailed(str(exc))
+    append_run(ctx.layout.run_log, run)
     return None
 
 

@@ -1,0 +1,115 @@
+"""What each stage run cost: start, end, CPU time, peak memory; kept for `doit report` and the ETA.
+
+Every run of a stage (finished or failed) appends one JSON line to the cache's run log
+(``Layout.run_log``); the finished ones also keep theirs in their stamp. Lines are appended
+with one ``write`` of an ``O_APPEND`` descriptor, so parallel workers do not interleave.
+A no-op run neither reads nor writes it.
+
+A *build* is the lines one doit process wrote (``session``: the pid of the doit process,
+the parent of ``-P process`` workers); the last build is the last run of lines with one
+session. ``peak_rss_kib`` is the high-water mark of the worker and of its largest child so
+far (``getrusage`` keeps no per-stage peak): an upper bound when a worker runs several stages.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+
+def _cpu() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def session() -> int:
+    """The doit process this run belongs to (itself, or the parent of a ``-P process`` worker)."""
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None and parent.pid else os.getpid()
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of one job (``task``: doit's name, e.g. ``compile:zlib``)."""
+
+    task: str
+    start: float
+    end: float
+    cpu: float
+    peak_rss_kib: int
+    ok: bool = True
+    session: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.end - self.start)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Run":
+        return cls(str(data["task"]), float(data["start"]), float(data["end"]), float(data.get("cpu", 0.0)),
+                   int(data.get("peak_rss_kib", 0)), bool(data.get("ok", True)), int(data.get("session", 0)))
+
+
+@dataclass(frozen=True)
+class RunClock:
+    started: float
+    cpu: float
+
+    @classmethod
+    def start(cls) -> "RunClock":
+        return cls(time.time(), _cpu())
+
+    def stop(self, task: str, ok: bool = True) -> Run:
+        peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        return Run(task, self.started, time.time(), round(_cpu() - self.cpu, 3), int(peak), ok, session())
+
+
+def append_run(path: Path, run: Run) -> None:
+    line = (json.dumps(run.to_json(), sort_keys=True) + "\n").encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_runs(path: Path) -> list[Run]:
+    """Every run of the log, oldest first (unreadable lines are skipped: a killed writer)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    runs = []
+    for line in text.splitlines():
+        try:
+            runs.append(Run.from_json(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return runs
+
+
+def last_build(runs: Iterable[Run]) -> list[Run]:
+    """The runs of the last build: the trailing lines of one session."""
+    runs = list(runs)
+    if not runs:
+        return []
+    last = runs[-1].session
+    start = len(runs)
+    while start > 0 and runs[start - 1].session == last:
+        start -= 1
+    return runs[start:]
+
+
+def durations(runs: Iterable[Run]) -> dict[str, float]:
+    """The last successful duration of each task (for an ETA)."""
+    return {r.task: r.seconds for r in runs if r.ok}
