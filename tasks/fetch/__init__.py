@@ -20,6 +20,7 @@ from .base import VCS_DIRS, FetchContext, FetchError, NoSource, SourceKind
 from .git import GitKind
 from .hg import HgKind
 from .path import PathKind
+from .pip_sdist import PipSdistFallback
 from .svn import SvnKind
 from .url import UrlKind
 
@@ -29,7 +30,7 @@ __all__ = ["VCS_DIRS", "FetchContext", "FetchError", "SourceKind", "SOURCE_KINDS
 # Every kind, in the order an entry is matched against their ``selected_by`` key (conda-build's:
 # url first); "none" (no origin key at all) comes last.
 SOURCE_KINDS: dict[str, SourceKind] = {
-    "url": UrlKind(fallbacks=(DebianFallback(),)),
+    "url": UrlKind(fallbacks=(DebianFallback(), PipSdistFallback())),
     "git": GitKind(),
     "hg": HgKind(),
     "svn": SvnKind(),

@@ -153,6 +153,7 @@ def _from_fallback(fallback: Fallback, expected: Expected, name: str, recipe_url
         if found := cache.lookup(expected):
             fctx.log.note(f"{name}: {wanted} is in the download cache")
             return found
+    rejected = False
     workdir = fctx.layout.scratch(fctx.recipe, "download") / f"fallback-{fallback.extra_key}"
     remove_tree(workdir)  # a killed run's leftovers
     workdir.mkdir(parents=True)
@@ -163,11 +164,15 @@ def _from_fallback(fallback: Fallback, expected: Expected, name: str, recipe_url
             except FetchError as exc:
                 fctx.log.note(f"rejected: {exc}")
                 failures.append(str(exc))
+                rejected = True
                 continue
             fctx.log.note(f"{name}: taken from {origin} ({sha256})"
                           + (f"; {wanted}, not the upstream file" if repack else ""))
             return sha256
         failures.append(f"{wanted}: no file with {expected.describe()}")
+        hint = getattr(fallback, "rejected_hint", None)     # how to fix the recipe, when the origin knows
+        if rejected and hint is not None:
+            failures.append(hint(wanted))
     except CondoitError as exc:  # e.g. no apt, no such package or version
         failures.append(str(exc))
     finally:
