@@ -36,7 +36,7 @@ def load_stack(settings: Settings) -> Stack:
     variants = recipe_variants(settings, root, find_recipes(root), problems, warnings)
     results = [render_recipe(meta, settings, variant) for meta, variant in variants.items()]
 
-    versions = _versions(r.recipe for r in results if r.recipe is not None)
+    versions = package_versions(r.recipe for r in results if r.recipe is not None)
     for i, result in enumerate(results):
         if result.recipe is not None and result.pins.unresolved_compatible & set(versions):
             results[i] = render_recipe(result.meta_path, settings, variants[result.meta_path],
@@ -117,10 +117,8 @@ def recipe_variants(settings: Settings, root: Path, metas: list[Path], problems:
 def render_with_source(settings: Settings, meta_path: Path, source_dir: Path,
                        stack_versions: dict[str, str] | None = None) -> Result:
     """Render one recipe again with its fetched source (``source_dir``: its work tree), for
-    recipes whose ``needs_source`` is not empty: GIT_*/HG_* and source files are real then.
-
-    TODO(engine): call this after the patch stage for such recipes and build from its
-    recipe (today the stages build from the first render, with its placeholders)."""
+    recipes whose ``needs_source`` is not empty: GIT_*/HG_* and source files are real then
+    (the build stages call it through tasks/source_render.py)."""
     root = Path(settings.recipes_dir)
     variant = recipe_variants(settings, root, [meta_path], [], [])[meta_path]
     return render_recipe(meta_path, settings, variant, stack_versions, source_dir=source_dir)
@@ -179,7 +177,7 @@ def _written(result: Result, label: str, package: str) -> tuple[int, int]:
     return found or next((pos for _, name, pos in result.requirements_written if name == package), (1, 1))
 
 
-def _versions(recipes) -> dict[str, str]:
+def package_versions(recipes) -> dict[str, str]:
     """package -> version for every package the stack produces (for pin_compatible)."""
     out: dict[str, str] = {}
     for recipe in recipes:

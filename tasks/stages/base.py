@@ -39,6 +39,7 @@ from ..plan import Plan
 from ..settings import Settings
 from ..signatures import locations, portable
 from ..stack import Stack
+from ..source_render import with_source
 from ..runlog import RunClock, append_run
 from ..stamps import flat_parts, read_stamp, remove_stamp, signature, write_stamp
 
@@ -272,7 +273,14 @@ class Stage:
 # -- the template ------------------------------------------------------------------------------------
 
 def _recipe(ref: Ref, ctx: Context) -> Recipe | None:
-    return ctx.stack.recipe(ref.recipe) if ref.recipe else None
+    """The job's recipe; a recipe stage of one whose render needs its source gets the render
+    made with its patched tree (tasks/source_render.py)."""
+    if not ref.recipe:
+        return None
+    recipe = ctx.stack.recipe(ref.recipe)
+    if not (ref.platform and recipe.needs_source):
+        return recipe
+    return with_source(recipe, ctx, read_result(ctx.ref("patch", recipe.name), ctx))
 
 
 def _finished(ref: Ref, ctx: Context) -> tuple[dict[str, Any], Result] | None:
