@@ -8,18 +8,14 @@ import os
 import shlex
 from pathlib import Path
 
-from .model import Recipe, spec_name
+from .crosspython import cross_python, python_version, uses_python
+from .model import Recipe
 from .settings import Settings
 from .toolchain import select_toolchain
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ARCH = {"linux-aarch64": "aarch64", "linux-64": "64", "linux-32": "32", "linux-ppc64le": "ppc64le",
         "linux-armv7l": "armv7l"}
-
-
-def uses_python(recipe: Recipe) -> bool:
-    specs = recipe.requirements.build + recipe.requirements.host
-    return any(spec_name(s) == "python" for s in specs)
 
 
 def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, prefix: Path,
@@ -68,7 +64,12 @@ def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, pref
     if settings.cross:
         env["QEMU_LD_PREFIX"] = f"/usr/{toolchain.system_host}"   # runs target programs under qemu
     if uses_python(recipe):
-        py_ver = settings.python
+        # conda-build's names; in a cross build $PYTHON is the build machine's python set up
+        # to build for the target (tasks/crosspython.py), natively it is the host's own
+        py_ver = python_version(recipe, settings)
+        cross = cross_python(recipe, settings, prefix, build_prefix)
+        if cross is not None:
+            env.update(cross.environment(env.get("CC")))
         env.update({
             "PY_VER": py_ver, "PY3K": "1" if py_ver.startswith("3") else "0",
             "PYTHON": f"{p}/bin/python", "STDLIB_DIR": f"{p}/lib/python{py_ver}",

@@ -4,7 +4,10 @@ The target platform builds every recipe of the stack. A cross build (target != b
 platform) whose ``requirements/build`` names a package the stack provides needs that package
 *runnable on the build machine*: its recipe is built for the build platform as well, with
 what that build needs in turn and the run requirements of what is installed, transitively.
-A noarch recipe is built once (for the target) and serves both platforms. A native build's
+A noarch recipe is built once (for the target) and serves both platforms. A cross build
+with ``python`` in ``host`` also needs the build machine's python (its ``$PYTHON``, which
+builds for the target: tasks/crosspython.py), listed in ``build`` or not: a noarch: python
+recipe is thus built by the build machine's python, never an emulated one. A native build's
 build requirements are the target's own packages, as before.
 
 A node is ``(recipe name, platform)``; ``needs[node]`` lists the nodes whose packages the
@@ -98,8 +101,12 @@ def make_plan(stack: Stack, target: str, build: str, build_stack: Callable[[], S
     for recipe in stack.in_build_order():
         node = (recipe.name, target)
         nodes.append(node)
-        deps = [(d, target) for d in stack.recipe_deps(recipe.name, ("host",))]
-        for dep in stack.recipe_deps(recipe.name, ("build",)):
+        host_deps = stack.recipe_deps(recipe.name, ("host",))
+        deps = [(d, target) for d in host_deps]
+        build_deps = list(stack.recipe_deps(recipe.name, ("build",)))
+        if target != build and "python" in host_deps and "python" not in build_deps:
+            build_deps.append("python")     # $PYTHON of a cross build: the build machine's (tasks/crosspython.py)
+        for dep in build_deps:
             deps += runnable(dep, node, frozenset({recipe.name})) if target != build else [(dep, target)]
         needs[node] = tuple(dict.fromkeys(deps))
     return Plan(target, build, tuple(nodes + extra), needs, {n: tuple(m) for n, m in missing.items()})

@@ -21,6 +21,11 @@ RUNNERS: dict[str, list[str]] = {
 }
 
 
+# the test log says which python imports the package (the target's, under emulation)
+IMPORTS_HEADER = ("import platform, sys\n"
+                  "print('python', sys.version.split()[0], 'on', platform.machine(), 'at', sys.executable)\n")
+
+
 def test_files(package: Recipe) -> dict[str, bytes]:
     """info/test/ of ``package`` (a recipe or one output's view): relative path -> content."""
     test = package.test
@@ -38,7 +43,9 @@ def test_files(package: Recipe) -> dict[str, bytes]:
         text += "".join(f"{command}\n" for command in test.commands)
         out["run_test.sh"] = (text + "exit 0\n").encode()
     if test.imports or "run_test.py" in own:
-        text = "".join(f"print('import: ' + {m!r})\nimport {m}\n" for m in test.imports)
+        text = IMPORTS_HEADER if test.imports else ""
+        text += "".join(f"print('import: ' + {m!r})\nimport {m}\n"
+                        f"print('  from', getattr(sys.modules[{m!r}], '__file__', None))\n" for m in test.imports)
         out["run_test.py"] = text.encode() + own.get("run_test.py", b"")
     if "run_test.pl" in own:
         out["run_test.pl"] = own["run_test.pl"]

@@ -47,8 +47,9 @@ COMPILERS: dict[str, tuple[str, str]] = {
     "fortran": ("gfortran", "gfortran"),
 }
 # conda-forge build requirements that a Debian cross toolchain already covers
+# cross-python_<subdir>: conda-forge's cross-python setup, which the engine does itself (tasks/crosspython.py)
 IMPLIED = re.compile(r"^(sysroot|kernel-headers|binutils|ld_impl|libgcc|libstdcxx|_openmp_mutex|"
-                     r"c-compiler|cxx-compiler|fortran-compiler|c-stdlib|compiler-rt)([_-].*)?$")
+                     r"c-compiler|cxx-compiler|fortran-compiler|c-stdlib|compiler-rt|cross-python)([_-].*)?$")
 COMPILER_NAME = re.compile(r"^(?P<lang>[a-z+]+)_(?P<platform>linux-[a-z0-9_]+)$")
 
 

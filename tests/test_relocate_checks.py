@@ -104,8 +104,10 @@ def test_wrong_arch_elf_is_a_problem(tmp_path):
     compile_c(prefix / "lib/libnative.so", EXTRA, "-shared", "-fPIC", cc="gcc")
     compile_c(prefix / "lib/libright.so", EXTRA, "-shared", "-fPIC")
     result = post_build(prefix, new_files(prefix), recipe(tmp_path), settings(tmp_path))
-    assert result.problems == ("lib/libnative.so: ELF file for X86_64 (64-bit), but the package is for "
-                               "linux-aarch64 (AARCH64, 64-bit)",)
+    assert len(result.problems) == 1
+    assert result.problems[0].startswith("lib/libnative.so: ELF file for X86_64 (64-bit), but the package is for "
+                                         "linux-aarch64 (AARCH64, 64-bit)\n    hint: built with the build machine's "
+                                         "compiler: compile with $CC/$CXX")
 
 
 def test_foreign_elf_outside_binary_relocation_is_left_alone_with_a_warning(tmp_path):

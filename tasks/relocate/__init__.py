@@ -10,7 +10,7 @@ Modules, one job each: ``prefix_scan`` (has_prefix detection and the recipe's ru
 ``elf`` (lief: facts, $ORIGIN relocation, build-ids), ``canonical`` (cache paths replaced
 by canonical ones, deterministic static archives; the package stage calls it before
 ``post_build``), ``checks`` (arch, overlinking, glibc), ``shebang``, ``entry_points``,
-``postlink``, ``symlinks``, ``eggs``, ``perms``, ``globs``.
+``postlink``, ``symlinks``, ``eggs``, ``pyfiles`` (noarch: python layout, .pyc), ``perms``, ``globs``.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 from ..model import Recipe, spec_name
 from ..paths import Layout
 from ..settings import Settings
-from . import checks, eggs, elf, entry_points, perms, postlink, shebang, symlinks
+from . import checks, eggs, elf, entry_points, perms, postlink, pyfiles, shebang, symlinks
 from .checks import Finding, LibraryIndex
 from .globs import matches, select as select_paths
 from .prefix_scan import LEGACY_PLACEHOLDER, PrefixFile, PrefixRules, file_mode, scan, select
@@ -90,6 +90,15 @@ def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings:
     python_version = str(recipe.variant.get("python", settings.python))
     files, log, problems = eggs.handle_eggs(prefix, files, python_version, build.preserve_egg_dir)
     report.add(log, problems)
+    if build.noarch == "python":
+        commands = [entry_points.parse(spec).command for spec in build.entry_points
+                    if entry_points.is_valid(spec)]
+        files, log = pyfiles.noarch_python_layout(prefix, files, python_version, commands)
+        report.add(log)
+    elif _python_package(recipe):
+        files, log, problems = pyfiles.compile_bytecode(prefix, files, python_version,
+                                                        _pythons(settings, recipe, python_version))
+        report.add(log, problems)
     if build.entry_points and build.noarch != "python":
         written, problems = entry_points.write(prefix, build.entry_points, f"{host}/bin/python")
         files = tuple(sorted(set(files) | set(written)))
@@ -127,6 +136,24 @@ def post_build(prefix: Path, new_files: Sequence[str], recipe: Recipe, settings:
         problems=tuple(report.problems),
         log=tuple(report.log),
     )
+
+
+def _python_package(recipe: Recipe) -> bool:
+    """A package built for one Python (it has python in host or run): its .py files get .pyc."""
+    return any(spec_name(s) == "python" for s in recipe.requirements.host + recipe.requirements.run)
+
+
+def _pythons(settings: Settings, recipe: Recipe, python_version: str) -> list[Path]:
+    """Pythons that can compile the package's bytecode, best first: the build machine's of the
+    build prefix, the engine's own when its version matches, the host prefix's (maybe emulated)."""
+    import sys
+    layout = Layout.of(settings)
+    xy = ".".join(python_version.split(".")[:2])
+    found = [layout.build_prefix(recipe.name) / "bin" / f"python{xy}"]
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" == xy:
+        found.append(Path(sys.executable))
+    found.append(layout.host_prefix(recipe.name) / "bin" / f"python{xy}")
+    return found
 
 
 def _package_files(prefix: Path, new_files: Sequence[str], host_files: Sequence[str],

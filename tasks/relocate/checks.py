@@ -7,6 +7,7 @@ build/binary_relocation for foreign binaries.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -28,6 +29,7 @@ GLIBC_LIBRARIES = frozenset({
 TOOLCHAIN_RUNTIME = frozenset({"libgcc_s.so.1", "libstdc++.so.6"})
 SYSTEM_LIBRARIES = GLIBC_LIBRARIES | TOOLCHAIN_RUNTIME
 
+PYTHON_EXTENSION = re.compile(r"(^|/)(site-packages|lib-dynload)/.*\.so$|\.cpython-\d+[^/]*\.so$")
 SELF = "this package"
 MAX_SYMBOLS_SHOWN = 8
 HOST = "host prefix"
@@ -76,8 +78,20 @@ def check_arch(path: str, info: ElfInfo, target_platform: str, allowed: bool = F
         return None
     return Finding(path, f"ELF file for {info.machine} ({info.bits}-bit), but the package is for "
                          f"{target_platform} ({expected[0]}, {expected[1]}-bit)"
-                         + (" (left alone: not in build/binary_relocation)" if allowed else ""),
+                         + (" (left alone: not in build/binary_relocation)" if allowed else
+                            "\n    hint: " + wrong_arch_hint(path)),
                    problem=not allowed)
+
+
+def wrong_arch_hint(path: str) -> str:
+    """How a file for the build machine got into a target package, and the fix."""
+    if PYTHON_EXTENSION.search(path):
+        return ("a Python extension built with the build machine's compiler and python: build it with "
+                "`$PYTHON -m pip install . --no-deps --no-build-isolation` ($PYTHON is the cross "
+                "environment's python, which compiles with $CC for the target), never `python` or "
+                "`pip` from PATH outside the build prefix, and put python in requirements/host")
+    return ("built with the build machine's compiler: compile with $CC/$CXX (the cross compilers "
+            "build.sh gets), and pass --host=$HOST --build=$BUILD to configure")
 
 
 def check_linkage(path: str, info: ElfInfo, dirs: Sequence[str], index: LibraryIndex,

@@ -45,6 +45,10 @@ def parse(spec: str) -> EntryPoint:
     return EntryPoint(*match.groups())
 
 
+def is_valid(spec: str) -> bool:
+    return _ENTRY_POINT.match(spec) is not None
+
+
 def script(entry_point: EntryPoint, python: str) -> str:
     return TEMPLATE.format(python=python, module=entry_point.module,
                            import_name=entry_point.function.split(".")[0], function=entry_point.function)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..buildenv import build_environment, reentry_script
+from ..crosspython import build_python_specs, cross_python
+from ..crosspython import prepare as prepare_cross_python
 from ..envs import create_env, package_run_exports
 from ..fsutil import remove_tree, sha256_file, tree_digest, write_text_atomic
 from ..model import PKG_HASH_MARKER, Frozen, Output, Recipe
@@ -227,9 +229,12 @@ class CompileStage(Stage):
         host = create_env(host_specs(recipe), prefix, settings, what=f"host prefix of {recipe.name}")
         if tools.stack:
             log.note(f"# build requirements from the stack, for {settings.build_platform}: {', '.join(tools.stack)}")
-        create_env(tools.stack, build_prefix, settings, platform=settings.build_platform,
-                   what=f"build prefix of {recipe.name}")
+        create_env(tools.stack + build_python_specs(recipe, settings, ctx.stack.packages), build_prefix, settings,
+                   platform=settings.build_platform, what=f"build prefix of {recipe.name}")
         tools.toolchain.install(build_prefix)   # zig: the compiler wrappers CC, CXX ... name
+        cross = cross_python(recipe, settings, prefix, build_prefix)
+        if cross is not None:                   # before the prefix is listed: none of it is packaged
+            prepare_cross_python(cross)
         before = set(list_prefix(prefix))
 
         host_records = tuple(HostRecord(r.name, r.version, r.build, r.file_name, r.sha256, tuple(r.depends),
