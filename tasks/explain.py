@@ -77,10 +77,12 @@ def _patch_name(recipe: Recipe | None, source: int, patch: int) -> str:
     return f"#{patch + 1} of source #{source + 1}"
 
 
-def reason(change: Change, stage: str, recipe: Recipe | None) -> str:
-    """One line for one changed input."""
+def reason(change: Change, stage: str, recipe: Recipe | None, target: str = "") -> str:
+    """One line for one changed input (an upstream job of ``target`` named as doit names it)."""
     key = change.key
     head, _, rest = key.partition(".")
+    if head == "upstream" and target:
+        rest = rest.removesuffix(f"@{target}")
     if key == "stage_version":
         return f"stage code version {change.old} -> {change.new}"
     if head == "settings":
@@ -136,10 +138,11 @@ def _field(stage: str, parts: list[str]) -> str | None:
     return None
 
 
-def reasons(old: Mapping[str, Any], new: Mapping[str, Any], stage: str, recipe: Recipe | None) -> list[str]:
+def reasons(old: Mapping[str, Any], new: Mapping[str, Any], stage: str, recipe: Recipe | None,
+            target: str = "") -> list[str]:
     """The lines that say why a stage whose recorded inputs were ``old`` runs with ``new``;
     one per cause (a list's entries and a field's rendered text are folded into it)."""
-    lines = list(dict.fromkeys(reason(c, stage, recipe) for c in changes(old, new)))
+    lines = list(dict.fromkeys(reason(c, stage, recipe, target) for c in changes(old, new)))
     # one edit, one line: a changed list shows up entry by entry, with the same field name
     folded: dict[str, str] = {}
     for line in lines:

@@ -102,25 +102,37 @@ def slowest_table(runs: Sequence[Run], limit: int = 15) -> str:
 
 
 def draw_timeline(timeline: Timeline, path: Path) -> None:
+    """One row per recipe, one bar per stage run coloured by stage; the critical path
+    outlined in red, failed runs hatched. Stage names are written in bars wide enough."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    t0 = min((r.start for r in timeline.runs), default=0.0)
-    lanes = max(timeline.lanes, default=0) + 1
-    fig, ax = plt.subplots(figsize=(12, 1.2 + 0.5 * lanes))
-    for run, lane in zip(timeline.runs, timeline.lanes):
+    from matplotlib.patches import Patch
+    runs = timeline.runs
+    t0 = min((r.start for r in runs), default=0.0)
+    total = max((r.end for r in runs), default=t0) - t0
+    rows = list(dict.fromkeys(r.task.partition(":")[2] or r.task for r in runs))
+    stages = list(dict.fromkeys(r.task.partition(":")[0] for r in runs))
+    palette = [plt.get_cmap("tab10")(i) for i in (0, 1, 2, 4, 5, 6, 7, 8, 9)]   # no red: red marks the path
+    colour = {stage: palette[i % len(palette)] for i, stage in enumerate(stages)}
+    fig, ax = plt.subplots(figsize=(12, 1.6 + 0.45 * len(rows)))
+    for run in runs:
+        stage, _, name = run.task.partition(":")
+        row = rows.index(name or run.task)
         critical = run.task in timeline.critical
-        ax.broken_barh([(run.start - t0, max(run.seconds, 0.01))], (lane - 0.4, 0.8),
-                       facecolors="#d9534f" if critical else "#5b8fd9", edgecolor="black", linewidth=0.5,
-                       hatch=None if run.ok else "//")
-        ax.text(run.start - t0, lane, f" {run.task}", va="center", ha="left", fontsize=7, clip_on=True)
-    total = max((r.end for r in timeline.runs), default=t0) - t0
-    ax.set_xlim(0, max(total, 0.01) * 1.02)
-    ax.set_ylim(-0.6, lanes - 0.4)
-    ax.set_yticks(range(lanes))
-    ax.set_yticklabels([f"lane {i}" for i in range(lanes)])
-    ax.set_xlabel("seconds since the build started (red: critical path, hatched: failed)")
-    ax.set_title(f"last build: {len(timeline.runs)} stage run(s), {total:.1f} s")
+        ax.broken_barh([(run.start - t0, max(run.seconds, total / 2000 or 0.001))], (row - 0.35, 0.7),
+                       facecolors=colour[stage], edgecolor="#d00000" if critical else "black",
+                       linewidth=2.0 if critical else 0.4, hatch=None if run.ok else "//")
+        if run.seconds > total * 0.06:
+            ax.text(run.start - t0 + run.seconds / 2, row, stage, va="center", ha="center", fontsize=7, clip_on=True)
+    ax.set_xlim(0, max(total, 0.01) * 1.01)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(rows)
+    ax.set_xlabel("seconds since the build started (red outline: critical path; hatched: failed)")
+    ax.set_title(f"last build: {len(runs)} stage run(s), {total:.1f} s")
+    ax.legend(handles=[Patch(facecolor=colour[s], label=s) for s in stages], fontsize=7,
+              loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

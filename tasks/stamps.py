@@ -80,10 +80,10 @@ def flat_parts(parts: Any, prefix: str = "") -> dict[str, Any]:
                 leaf(key, [])
             for i, v in enumerate(value):
                 walk(f"{key}.{i}" if key else str(i), v)
-        elif isinstance(value, (list, tuple)) and len(json.dumps(value, default=str)) > _SHORT:
-            out[f"{key}.#"] = len(value)        # a long list of scalars: one entry each
-            for i, v in enumerate(value):
-                leaf(f"{key}.{i}", v)
+        elif isinstance(value, (list, tuple)) and (len(json.dumps(value, default=str)) > _SHORT
+                                                   or any(isinstance(v, str) and len(v) > 32 for v in value)):
+            for i, v in enumerate(value):       # long lists, lists of digests: one entry each
+                leaf(f"{key}.{i}" if key else str(i), v)
         else:
             leaf(key, list(value) if isinstance(value, tuple) else value)
 

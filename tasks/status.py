@@ -68,9 +68,12 @@ def status_rows(jobs: Sequence[tuple[Any, Any, Any]], plan: Plan, layout: Layout
                 test = "FAILED"
             elif states.get(test_task) is not None and states[test_task].state != "new":
                 test = "passed (stale)"
+        failed = [task for _s, ref, _c in own if states[task := ref.task(target)].stale
+                  and task in last_run and not last_run[task].ok]
         label = name if platform == plan.target else f"{name}@{platform}"
         rows.append({"recipe": label, "version": recipe.version, "build": build,
-                     "stages": f"{current}/{len(own)}" + ("" if current == len(own) else " (to run)"),
+                     "stages": f"{current}/{len(own)}" + ("" if current == len(own) else
+                                                           f" ({failed[0]} failed)" if failed else " (to run)"),
                      "last build": time.strftime("%Y-%m-%d %H:%M", time.localtime(finished)) if finished else "never",
                      "size": _size(size) if size else "-", "glibc": floor, "test": test})
     return rows

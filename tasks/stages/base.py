@@ -382,7 +382,8 @@ def why_stale(stage: Stage, ref: Ref, ctx: Context) -> tuple[bool, list[str]] | 
             if not recorded:
                 return True, ["its inputs changed (its stamp, of an older condoit, names none)"]
             from ..explain import reasons
-            return True, reasons(recorded, recorded_inputs(parts), stage.name, _recipe(ref, ctx))
+            return True, reasons(recorded, recorded_inputs(parts), stage.name, _recipe(ref, ctx),
+                                 ctx.settings.target_platform)
         if result_check(stage, ref, ctx, result) != stamp.get("check"):
             damage: str | None = "its files were changed, added or removed since it finished"
         else:
