@@ -17,7 +17,6 @@ from pathlib import Path
 
 from .errors import CondoitError
 from .model import Recipe
-from .render.stack_loader import package_versions, render_with_source
 
 
 def with_source(recipe: Recipe, ctx, tree) -> Recipe:
@@ -35,6 +34,7 @@ def with_source(recipe: Recipe, ctx, tree) -> Recipe:
 
 
 def _render(recipe: Recipe, ctx, tree: Path) -> Recipe:
+    from .render.stack_loader import package_versions, render_with_source   # only such recipes pay for it
     result = render_with_source(ctx.settings, recipe.meta_path, tree, package_versions(ctx.stack.recipes))
     if result.problems or result.recipe is None:
         shown = "\n".join(f"  {p}" for p in result.problems) or "  (the recipe is skipped on this platform)"
