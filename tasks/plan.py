@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+from .model import Recipe, spec_name
 from .stack import Stack
 
 Node = tuple[str, str]          # (recipe name, platform)
@@ -49,6 +50,13 @@ class Plan:
 
         visit(node, frozenset())
         return tuple(seen)
+
+
+def builds_with_itself(recipe: Recipe) -> bool:
+    """``requirements/build`` names a package of the recipe itself (CPython's cross build needs
+    a python of its own version on the build machine): not a cycle, its build-platform node."""
+    own = {recipe.name, *(o.name for o in recipe.outputs)}
+    return any(spec_name(s) in own for s in recipe.requirements.build)
 
 
 def make_plan(stack: Stack, target: str, build: str, build_stack: Callable[[], Stack]) -> Plan:
@@ -106,7 +114,9 @@ def make_plan(stack: Stack, target: str, build: str, build_stack: Callable[[], S
         build_deps = list(stack.recipe_deps(recipe.name, ("build",)))
         if target != build and "python" in host_deps and "python" not in build_deps:
             build_deps.append("python")     # $PYTHON of a cross build: the build machine's (tasks/crosspython.py)
+        if target != build and builds_with_itself(recipe):
+            build_deps.append(recipe.name)  # python's cross build runs python of the build machine
         for dep in build_deps:
-            deps += runnable(dep, node, frozenset({recipe.name})) if target != build else [(dep, target)]
+            deps += runnable(dep, node, frozenset({recipe.name} - {dep})) if target != build else [(dep, target)]
         needs[node] = tuple(dict.fromkeys(deps))
     return Plan(target, build, tuple(nodes + extra), needs, {n: tuple(m) for n, m in missing.items()})
