@@ -22,7 +22,7 @@ _COMPILE_FIELDS = {"name": "package.name", "version": "package.version", "number
                    "build_requirements": "requirements.build", "host_requirements": "requirements.host",
                    "script_env": "build.script_env", "variant": "variant"}
 # Inputs of a stage that are condoit settings (`doit max_glibc=2.17 ...`).
-_SETTINGS = frozenset({"max_glibc", "format", "compression_level", "toolchain", "glibc", "tool_version"})
+_SETTINGS = frozenset({"max_glibc", "format", "compression_level", "toolchain", "glibc"})
 _INDEX = re.compile(r"\.(?:\d+|#)(?=\.|$)")
 
 
@@ -105,6 +105,8 @@ def reason(change: Change, stage: str, recipe: Recipe | None, target: str = "") 
         return "the build script (build.sh or meta.yaml build.script) changed"
     if first in ("variant", "environment_variant") and len(parts) > 1:
         return f"variant setting `{parts[1]}`{_was(change)}"
+    if first == "tool_version":
+        return f"condoit's version{_was(change)}"
     if first in _SETTINGS:
         return f"setting `{first}`{_was(change)}"
     if first == "toolchain":
@@ -175,60 +177,3 @@ def render_explanations(rows: Iterable[tuple[str, str, list[str]]]) -> str:
         out.extend(f"    {line}" for line in lines)
     out.append(f"({current} stage(s) up to date)")
     return "\n".join(out)
-
-
-@dataclass(frozen=True)
-class JobState:
-    """What a build would do with one job: ``current``, ``runs`` (its inputs changed or its
-    result is damaged), ``new`` (never built) or ``may run`` (an upstream job runs first: it
-    is skipped if that result comes out the same)."""
-
-    task: str
-    recipe: str
-    platform: str
-    state: str
-    reasons: tuple[str, ...]
-
-    @property
-    def stale(self) -> bool:
-        return self.state != "current"
-
-
-def job_states(jobs: Sequence[tuple[Any, Any, Any]]) -> list[JobState]:
-    """The state of each (stage, ref, ctx) job, in the order given; an upstream job of the
-    list is judged first (a job after one that runs "may run")."""
-    from .stages.base import why_stale
-    by_ref = {ref: (stage, ctx) for stage, ref, ctx in jobs}
-    states: dict[Any, JobState] = {}
-
-    def judge(ref: Any) -> JobState:
-        if ref in states:
-            return states[ref]
-        stage, ctx = by_ref[ref]
-        target = ctx.settings.target_platform
-        recipe = ctx.stack.recipe(ref.recipe) if ref.recipe else None
-        ups = [up for up in stage.upstream(recipe, ctx) if up in by_ref]
-        running = [up.task(target) for up in ups if judge(up).stale]
-        stale = why_stale(stage, ref, ctx)
-        if stale is not None:
-            state, why = ("runs" if stale[0] else "new"), tuple(stale[1])
-        else:
-            state = "may run" if running else "current"
-            why = tuple(f"after upstream {t} runs (skipped if its result comes out the same)" for t in running)
-        states[ref] = JobState(ref.task(target), ref.recipe, ref.platform, state, why)
-        return states[ref]
-
-    return [judge(ref) for _stage, ref, _ctx in jobs]
-
-
-def of_nodes(jobs: Sequence[tuple[Any, Any, Any]], nodes: Iterable[tuple[str, str]]) -> list[tuple[Any, Any, Any]]:
-    """The jobs of the (recipe, platform) ``nodes``: their own, and their recipes' source stages."""
-    nodes = set(nodes)
-    names = {n for n, _ in nodes}
-    return [(s, ref, ctx) for s, ref, ctx in jobs
-            if (ref.recipe, ref.platform) in nodes or (ref.recipe and not ref.platform and ref.recipe in names)]
-
-
-def explain_jobs(jobs: Sequence[tuple[Any, Any, Any]], nodes: Iterable[tuple[str, str]]) -> None:
-    """doit action of ``explain:<recipe>``: why each job of ``nodes`` that would run runs."""
-    print(render_explanations((s.task, s.state, list(s.reasons)) for s in job_states(of_nodes(jobs, nodes))))

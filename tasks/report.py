@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .errors import CondoitError
-from .explain import job_states
+from .judge import job_states
 from .paths import Layout
 from .plan import Plan
 from .runlog import Run, last_build, read_runs

@@ -13,7 +13,6 @@ far (``getrusage`` keeps no per-stage peak): an upper bound when a worker runs s
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import resource
 import time
@@ -29,6 +28,7 @@ def _cpu() -> float:
 
 def session() -> int:
     """The doit process this run belongs to (itself, or the parent of a ``-P process`` worker)."""
+    import multiprocessing      # not at import: every doit call loads this module
     parent = multiprocessing.parent_process()
     return parent.pid if parent is not None and parent.pid else os.getpid()
 

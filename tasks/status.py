@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from .explain import job_states
+from .judge import job_states
 from .paths import Layout
 from .plan import Plan
 from .runlog import Run, read_runs

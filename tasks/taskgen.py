@@ -17,8 +17,11 @@ from doit.exceptions import TaskFailed
 from .errors import CondoitError, RecipeProblem
 from .locking import READ_ONLY_COMMANDS, doit_command
 from .recovery import recover_doit_db, report
+from .schedule import by_priority, doit_processes
 from .settings import load_settings
 from .model import Recipe
+from .paths import STACK_DIRNAME
+from .progress import RUN_LOG_META, STAGE_LOG_META, ProgressReporter
 from .stages.base import STACK, Context, Ref, Stage, clean, execute, is_current
 
 if TYPE_CHECKING:
@@ -56,7 +59,7 @@ def doit_config(engine: "Engine") -> dict[str, Any]:
     """doit's settings; a damaged doit database is moved aside first (doit would crash on it)."""
     db = engine.layout.doit_db
     report(recover_doit_db(db))
-    return dict(DOIT_CONFIG_BASE, dep_file=str(db))
+    return dict(DOIT_CONFIG_BASE, dep_file=str(db), reporter=ProgressReporter)
 
 
 def all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
@@ -69,8 +72,9 @@ def all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     for name in engine.stages:
         yield from _named(name, stage_tasks(engine, name))
     yield from _named("build", build_tasks(engine))
-    yield from _named("explain", explain_tasks(engine))
-    yield from look_tasks(engine)
+    jobs = engine_jobs(engine)
+    yield from _named("explain", explain_tasks(engine, jobs))
+    yield from look_tasks(engine, jobs)
 
 
 def _named(basename: str, tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -89,6 +93,7 @@ def task_dict(stage: Stage, ref: Ref, ctx: Context, recipe: Recipe | None) -> di
         "task_dep": [up.task(target) for up in stage.upstream(recipe, ctx)],
         "targets": [str(ctx.stamp_path(ref))],
         "clean": [(clean, [stage, ref, ctx])],
+        "meta": {STAGE_LOG_META: str(ctx.layout.log(ref.recipe or STACK_DIRNAME, ref.stage))},   # for `-v 2`
     }
     if ref.recipe:
         task["name"] = ref.task(target).split(":", 1)[1]
@@ -146,7 +151,8 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     for name, stage in engine.stages.items():
         for ref, _ctx, _recipe in engine.jobs(name):
             if stage.scope == STACK:
-                stack_stages.append(ref.task(target))
+                if getattr(stage, "in_build", True):    # the installer is made by `doit installer` only
+                    stack_stages.append(ref.task(target))
             elif ref.platform:
                 own.setdefault((ref.recipe, ref.platform), []).append(ref.task(target))
             else:   # a source stage serves every platform the recipe is built for
@@ -157,14 +163,17 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
         return f"build:{node[0]}" if node[1] == target else f"build:{node[0]}@{node[1]}"
 
     problems = engine.stack.problems
-    head: dict[str, Any] = {"name": None, "doc": BUILD_DOC, "task_dep": stack_stages}
+    head: dict[str, Any] = {"name": None, "doc": BUILD_DOC, "task_dep": stack_stages,
+                            "meta": {RUN_LOG_META: str(engine.layout.run_log)}}
     if problems:
         head["task_dep"] = [*stack_stages, PROBLEMS_TASK]
         yield {"basename": PROBLEMS_TASK, "doc": "the stack's broken recipes (fails `doit build`)",
                "actions": [(stack_problems, [problems])], "verbosity": 1,
                "task_dep": [group((n, p)) for n, p in plan.nodes if p == target]}
     yield head
-    for node in plan.nodes:
+    # doit dispatches a group's subtasks in the order they are defined: a parallel run gets
+    # the longest recorded chains first
+    for node in scheduled(engine, own) or plan.nodes:
         recipe = engine.context(node[1]).stack.recipe(node[0])
         where = "" if node[1] == target else f" for {node[1]}"
         yield {
@@ -173,6 +182,15 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
             "actions": None,
             "task_dep": own.get(node, []) + [group(dep) for dep in plan.needs.get(node, ())],
         }
+
+
+def scheduled(engine: "Engine", own: dict[tuple[str, str], list[str]]) -> list[tuple[str, str]]:
+    """The plan's nodes by the longest recorded chain after them, for ``doit -n N`` (N > 1);
+    none for a sequential run, whose order does not change how long it takes."""
+    if doit_processes(sys.argv) < 2:
+        return []
+    from .report import upstream_tasks
+    return by_priority(list(engine.plan.nodes), own, upstream_tasks(engine_jobs(engine)), engine.layout.run_log)
 
 
 EXPLAIN_DOC = "say why each stage a build of the recipe would run runs (what changed since its last run)"
@@ -184,11 +202,9 @@ def engine_jobs(engine: "Engine") -> list[tuple[Stage, Ref, Context]]:
     return [(stage, ref, ctx) for name, stage in engine.stages.items() for ref, ctx, _recipe in engine.jobs(name)]
 
 
-def explain_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
+def explain_tasks(engine: "Engine", jobs: list[tuple[Stage, Ref, Context]]) -> Iterator[dict[str, Any]]:
     """``explain:<recipe>``: the stages ``build:<recipe>`` would run, and why."""
-    from .explain import explain_jobs
     yield {"name": None, "doc": EXPLAIN_DOC}
-    jobs = engine_jobs(engine)
     for node in engine.plan.nodes:
         if node[1] == engine.target:
             yield {"name": node[0], "doc": f"why stages of {node[0]} and its dependencies would run",
@@ -196,14 +212,28 @@ def explain_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
                    "verbosity": 2}
 
 
-def look_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
+def look_tasks(engine: "Engine", jobs: list[tuple[Stage, Ref, Context]]) -> Iterator[dict[str, Any]]:
     """``report`` (timeline, trace, slowest stages, graph picture) and ``status`` (one row per recipe)."""
-    from .report import write_report
-    from .status import print_status
-    jobs = engine_jobs(engine)
     yield {"basename": "report", "doc": "timeline (PNG, Chrome trace) of the last build, slowest stages, "
                                         "and the recipe graph as SVG/PNG coloured by state (cache/report/)",
            "actions": [(write_report, [jobs, engine.plan, engine.layout])], "uptodate": [False], "verbosity": 2}
     yield {"basename": "status", "doc": "one row per recipe: version, build, stages up to date, last build, "
                                         "package size, glibc floor, test result",
            "actions": [(print_status, [jobs, engine.plan, engine.layout])], "uptodate": [False], "verbosity": 2}
+
+
+# The actions of explain, report and status, which load their modules only when they run
+# (every doit call wires these tasks; few run them).
+def explain_jobs(*args: Any) -> None:
+    from .judge import explain_jobs as run
+    return run(*args)
+
+
+def write_report(*args: Any) -> TaskFailed | None:
+    from .report import write_report as run
+    return run(*args)
+
+
+def print_status(*args: Any) -> None:
+    from .status import print_status as run
+    return run(*args)

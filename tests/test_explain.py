@@ -16,7 +16,7 @@ import pytest
 
 from doit_runner import ROOT, run_doit, write_recipe
 from tasks.engine import Engine
-from tasks.explain import JobState, job_states, of_nodes
+from tasks.judge import JobState, job_states, of_nodes
 from tasks.settings import load_settings
 from tasks.stages import STAGES
 from tasks.taskgen import engine_jobs
