@@ -69,7 +69,7 @@ def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, pref
         py_ver = python_version(recipe, settings)
         cross = cross_python(recipe, settings, prefix, build_prefix)
         if cross is not None:
-            env.update(cross.environment(env.get("CC")))
+            env.update(cross.environment(env.get("CC"), env.get("CPPFLAGS", "")))
         env.update({
             "PY_VER": py_ver, "PY3K": "1" if py_ver.startswith("3") else "0",
             "PYTHON": f"{p}/bin/python", "STDLIB_DIR": f"{p}/lib/python{py_ver}",

@@ -65,8 +65,11 @@ class CrossPython:
     def cross_dir(self) -> Path:
         return self.build_prefix / CROSS_DIR
 
-    def environment(self, cc: str | None) -> dict[str, str]:
+    def environment(self, cc: str | None, cppflags: str = "") -> dict[str, str]:
+        """The variables build.sh gets on top of conda-build's; ``CPPFLAGS`` puts the target's
+        Python headers first (distutils of the standard library looks in the build python's)."""
         env = {"_PYTHON_SYSCONFIGDATA_NAME": self.sysconfigdata,
+               "CPPFLAGS": f"-I{self.prefix}/include/python{self.py_ver} {cppflags}".strip(),
                "_PYTHON_HOST_PLATFORM": self.host_platform,
                "_PYTHON_PROJECT_BASE": str(self.prefix / "bin"),
                "PYTHONPATH": str(self.cross_dir)}

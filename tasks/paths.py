@@ -20,6 +20,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       logs/@runs.jsonl        one line per stage run: start, end, CPU, peak memory (`doit report`)
       report/                 `doit report`: timeline.png, trace.json, graph.svg, slowest.txt
       channel/<subdir>/       the local channel (packages, repodata.json); channel/channeldata.json
+      installer/              `doit installer`: <name>-<version>-Linux-aarch64.sh and its .sha256
       pkgs/                   py-rattler's package cache
       test/<target>/<name>/   test prefixes and work
       tmp/                    staging for atomic writes (same filesystem as the results)
@@ -198,6 +199,11 @@ class Layout:
     @property
     def channel_lock(self) -> Path:
         return self.cache / ".channel.lock"
+
+    @property
+    def installers(self) -> Path:
+        """Where ``doit installer`` writes the self-extracting installer and its sha256."""
+        return self.cache / "installer"
 
 
 def padded_component(dirname: str, room: int) -> str:

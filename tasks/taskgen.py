@@ -150,7 +150,8 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     for name, stage in engine.stages.items():
         for ref, _ctx, _recipe in engine.jobs(name):
             if stage.scope == STACK:
-                stack_stages.append(ref.task(target))
+                if getattr(stage, "in_build", True):    # the installer is made by `doit installer` only
+                    stack_stages.append(ref.task(target))
             elif ref.platform:
                 own.setdefault((ref.recipe, ref.platform), []).append(ref.task(target))
             else:   # a source stage serves every platform the recipe is built for

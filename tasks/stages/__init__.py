@@ -14,6 +14,9 @@ Per recipe (and per platform it is built for), each stage reads the results it d
 Then, once for the whole stack:
 
     channel    index of every recipe      -> the channel checked, channeldata.json
+    installer  index of what installer/construct.yaml can reach
+                                          -> cache/installer/<name>-<version>-Linux-aarch64.sh
+                                             (only by `doit installer`, not part of `doit build`)
 
 doit gets one task generator per stage (tasks/taskgen.py) and ``build:<recipe>``.
 """
@@ -25,11 +28,12 @@ from .compile import CompileStage
 from .download import DownloadStage
 from .extract import ExtractStage
 from .index import IndexStage
+from .installer import InstallerStage
 from .package import PackageStage
 from .patch import PatchStage
 from .test import TestStage
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
     DownloadStage(), ExtractStage(), PatchStage(), CompileStage(), PackageStage(), IndexStage(), TestStage(),
-    ChannelStage(),
+    ChannelStage(), InstallerStage(),
 )}

@@ -24,6 +24,7 @@ from ..fsutil import remove_tree, sha256_file, tree_digest, write_text_atomic
 from ..model import PKG_HASH_MARKER, Frozen, Output, Recipe
 from ..outputs import compile_inputs, host_specs, output_recipe, owned_files, package_host_records
 from ..prefix_files import list_prefix
+from ..pyhints import build_failure_hint
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from ..toolchain import resolve_build_requirements, toolchain_identity
@@ -256,7 +257,8 @@ class CompileStage(Stage):
                                   stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             raise log.error(f"build script exited with status {proc.returncode}; "
-                            f"re-enter the build environment with `bash {reenter}`", kept=work, show_tail=True)
+                            f"re-enter the build environment with `bash {reenter}`" + build_failure_hint(log.path),
+                            kept=work, show_tail=True)
 
         files = tuple(sorted(set(list_prefix(prefix)) - before))
         if not files and not recipe.outputs and has_script:   # no script, no source: a metapackage

@@ -89,7 +89,8 @@ def _test_package(package: Recipe, recipe: Recipe, made: PackageRecord, patched:
     env = {"PATH": f"{prefix}/bin:{SYSTEM_PATH}", "PREFIX": str(prefix), "HOME": str(tmp),
            "LANG": "C.UTF-8", "PKG_NAME": package.name, "PKG_VERSION": made.version,
            "PKG_BUILDNUM": str(made.build_number), "SRC_DIR": str(tmp), "RECIPE_DIR": str(package.recipe_dir),
-           "CONDA_PREFIX": str(prefix), "target_platform": settings.target_platform}
+           "CONDA_PREFIX": str(prefix), "target_platform": settings.target_platform,
+           "PYTHON": f"{prefix}/bin/python"}   # conda-build's: the test prefix's (the target's, emulated)
     if settings.cross:
         env["QEMU_LD_PREFIX"] = f"/usr/{settings.target_triplet}"
     for command in test_commands(files, prefix):

@@ -1,0 +1,285 @@
+"""Issue 12: `doit installer`, a self-extracting linux-aarch64 installer made from the stack.
+
+A small stack (xz and the install-time helper condoit-unpack from the shipped recipes, a C
+program that prints the prefix compiled into it, with a post-link script, and a noarch text
+package) is built once; its installer is run with `sh` here (the aarch64 programs through
+binfmt/qemu) into short and long prefixes, refused where it must be, interrupted, updated,
+read back with py-rattler, and not rebuilt when nothing it holds changed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import require_cross_toolchain, require_programs
+from doit_runner import ROOT, run_doit, write_recipe
+from tasks.errors import RecipeError
+from tasks.installer.construct import load_construct
+
+HELLO_C = """
+#include <stdio.h>
+int main(void) { printf("%s\\n", HELLO_PREFIX); return 0; }
+"""
+HELLO_META = """
+package: {name: hello, version: "1.0"}
+source: {path: src}
+build: {number: 0}
+requirements:
+  build:
+    - {{ compiler('c') }}
+test:
+  commands:
+    - hello
+"""
+# the prefix is compiled in (a binary placeholder) and written into a text file
+HELLO_BUILD = """
+mkdir -p $PREFIX/bin $PREFIX/etc
+$CC $CFLAGS -DHELLO_PREFIX="\\"$PREFIX\\"" -o $PREFIX/bin/hello hello.c $LDFLAGS
+echo "prefix=$PREFIX" > $PREFIX/etc/hello.conf
+"""
+HELLO_POST_LINK = 'echo "post-link of $PKG_NAME $PKG_VERSION in $PREFIX" > "$PREFIX/etc/hello-linked.txt"\n'
+TEXT_META = """
+package: {{name: {name}, version: "1.0"}}
+build:
+  noarch: generic
+requirements:
+  run: [{run}]
+"""
+TEXT_BUILD = 'mkdir -p $PREFIX/share\necho "$PKG_NAME at $PREFIX" > $PREFIX/share/$PKG_NAME.txt\n'
+CONSTRUCT = """
+name: TinyStack
+version: "1.0"
+channels: [local]
+installer_type: sh
+specs:
+  - greet
+license_file: LICENSE.txt
+welcome_text: Welcome to the tiny stack.
+post_install: post_install.sh
+"""
+QEMU_ENV = {"PATH": "/usr/bin:/bin", "QEMU_LD_PREFIX": "/usr/aarch64-linux-gnu", "HOME": "/root"}
+
+
+def write_stack(root: Path) -> tuple[Path, Path]:
+    recipes = root / "recipes"
+    recipes.mkdir(parents=True)
+    for name in ("xz", "condoit-unpack"):
+        shutil.copytree(ROOT / "recipes" / name, recipes / name)
+    hello = write_recipe(recipes, "hello", HELLO_META, build_sh=HELLO_BUILD)
+    (hello / "post-link.sh").write_text(HELLO_POST_LINK)
+    (hello / "src").mkdir()
+    (hello / "src" / "hello.c").write_text(HELLO_C)
+    write_recipe(recipes, "greet", TEXT_META.format(name="greet", run="hello"), build_sh=TEXT_BUILD)
+    write_recipe(recipes, "bonus", TEXT_META.format(name="bonus", run=""), build_sh=TEXT_BUILD)
+    installer = root / "installer"
+    installer.mkdir()
+    (installer / "construct.yaml").write_text(CONSTRUCT)
+    (installer / "LICENSE.txt").write_text("Tiny license: do as you like.\n")
+    (installer / "post_install.sh").write_text('echo "post-install in $PREFIX" > "$PREFIX/post-install.txt"\n')
+    return recipes, root / "cache"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    require_cross_toolchain()
+    require_programs("sha256sum", "tail", "head")
+    recipes, cache = write_stack(tmp_path_factory.mktemp("installer"))
+    build = run_doit(recipes, cache, "build", timeout=3000)
+    assert build.returncode == 0, build.output[-5000:]
+    started = time.monotonic()
+    made = run_doit(recipes, cache, "installer")
+    elapsed = time.monotonic() - started
+    assert made.returncode == 0, made.output[-5000:]
+    (installer,) = (cache / "installer").glob("*.sh")
+    print(f"\n`doit installer`: {elapsed:.1f} s, {installer.name}: {installer.stat().st_size} bytes")
+    return recipes, cache, installer, made
+
+
+def install(installer: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(["sh", str(installer), *args], capture_output=True, text=True, input=stdin,
+                          env=QEMU_ENV, timeout=600)
+
+
+def stamp_result(cache: Path) -> dict:
+    return json.loads((cache / "stamps" / "@stack" / "installer.json").read_text())["result"]
+
+
+def assert_working_prefix(prefix: Path, cache: Path) -> None:
+    import rattler
+    hello = subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True, env=QEMU_ENV, check=True)
+    assert hello.stdout.strip() == str(prefix)                    # binary replacement, NUL padded
+    assert (prefix / "etc" / "hello.conf").read_text() == f"prefix={prefix}\n"     # text replacement
+    assert (prefix / "share" / "greet.txt").read_text() == f"greet at {prefix}\n"
+    assert (prefix / "etc" / "hello-linked.txt").read_text() == f"post-link of hello 1.0 in {prefix}\n"
+    assert (prefix / "post-install.txt").read_text() == f"post-install in {prefix}\n"
+    assert (prefix / "conda-meta" / "history").is_file() and not (prefix / ".condoit-install").exists()
+    records = [rattler.PrefixRecord.from_path(p) for p in sorted((prefix / "conda-meta").glob("*.json"))]
+    solved = stamp_result(cache)["packages"]
+    assert sorted(f"{r.name.normalized}-{r.version}-{r.build}" for r in records) == sorted(solved)
+    for record in records:
+        for path in record.files:
+            assert (prefix / path).exists() or (prefix / path).is_symlink(), path
+    for meta in (prefix / "conda-meta").glob("*.json"):                # no path of the build machine
+        assert str(cache) not in meta.read_text() and "_inst_env" not in meta.read_text()
+
+
+def test_the_installer_and_its_checksum_are_written(built):
+    _recipes, cache, installer, made = built
+    assert "installer" in made.ran
+    line = (installer.parent / f"{installer.name}.sha256").read_text()
+    digest = subprocess.run(["sha256sum", installer], capture_output=True, text=True, check=True).stdout.split()[0]
+    assert line == f"{digest}  {installer.name}\n"
+    assert installer.name == "TinyStack-1.0-Linux-aarch64.sh"
+    result = stamp_result(cache)
+    assert {p.rsplit("-", 2)[0] for p in result["packages"]} == {"greet", "hello"}   # not the helper, not bonus
+    assert {p.rsplit("-", 2)[0] for p in result["helper"]} == {"condoit-unpack", "xz"}
+    assert result["max_prefix"] == 255
+
+
+def test_batch_install_into_a_short_and_a_long_prefix(built, tmp_path):
+    _recipes, cache, installer, _ = built
+    for prefix in (tmp_path / "a", tmp_path / ("much/longer/" * 12) / "prefix"):
+        started = time.monotonic()
+        run = install(installer, "-b", "-p", str(prefix))
+        print(f"\ninstall into a {len(str(prefix))}-character prefix: {time.monotonic() - started:.2f} s")
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert_working_prefix(prefix, cache)
+
+
+def test_interactive_install_asks_for_the_license_and_the_prefix(built, tmp_path):
+    _recipes, cache, installer, _ = built
+    prefix = tmp_path / "chosen"
+    refused = install(installer, stdin="\nno\n")
+    assert refused.returncode == 2 and "Tiny license" in refused.stdout and "not accepted" in refused.stdout
+    run = install(installer, stdin=f"\nyes\n{prefix}\nno\n")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Welcome to the tiny stack." in run.stdout and "Thank you for installing TinyStack" in run.stdout
+    assert_working_prefix(prefix, cache)
+
+
+def test_refusals_write_nothing(built, tmp_path):
+    _recipes, _cache, installer, _ = built
+    spaced = tmp_path / "with space"
+    run = install(installer, "-b", "-p", str(spaced))
+    assert run.returncode == 1 and "contains a space" in run.stderr and not spaced.exists()
+
+    too_long = tmp_path / ("x" * 250)
+    run = install(installer, "-b", "-p", str(too_long))
+    assert run.returncode == 1 and "room for 255" in run.stderr and not too_long.exists()
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "mine.txt").write_text("keep")
+    run = install(installer, "-b", "-p", str(taken))
+    assert run.returncode == 1 and "use -u" in run.stderr
+    assert sorted(p.name for p in taken.iterdir()) == ["mine.txt"]
+
+    damaged = tmp_path / "damaged.sh"
+    data = bytearray(installer.read_bytes())
+    data[-100] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    target = tmp_path / "never"
+    run = install(damaged, "-b", "-p", str(target))
+    assert run.returncode == 1 and "damaged" in run.stderr and not target.exists()
+
+
+def test_update_an_existing_prefix_and_finish_a_killed_install(built, tmp_path):
+    _recipes, cache, installer, _ = built
+    prefix = tmp_path / "p"
+    assert install(installer, "-b", "-p", str(prefix)).returncode == 0
+    (prefix / "etc" / "hello.conf").write_text("edited\n")
+    again = install(installer, "-b", "-u", "-p", str(prefix))
+    assert again.returncode == 0, again.stderr
+    assert_working_prefix(prefix, cache)
+    assert (prefix / "conda-meta" / "history").read_text().count("==>") == 2
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(["sh", str(installer), "-b", "-p", str(killed)], env=QEMU_ENV,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    caught = False
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if (killed / ".condoit-install").exists() or (killed / "bin").exists():
+            os.killpg(proc.pid, signal.SIGKILL)
+            caught = True
+            break
+        time.sleep(0.002)
+    proc.wait()
+    if caught:
+        assert not (killed / "conda-meta" / "history").exists(), "a killed install must not look complete"
+    else:
+        print("\nthe install finished before it could be killed: only the -u re-run is checked")
+    run = install(installer, "-b", "-u", "-p", str(killed))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert_working_prefix(killed, cache)
+
+
+def test_py_rattler_installs_one_more_package_into_the_prefix(built, tmp_path):
+    import asyncio
+
+    import rattler
+
+    from tasks.envs import virtual_packages
+    from tasks.settings import Settings
+    _recipes, cache, installer, _ = built
+    prefix = tmp_path / "grow"
+    assert install(installer, "-b", "-p", str(prefix)).returncode == 0
+    installed = [rattler.PrefixRecord.from_path(p) for p in (prefix / "conda-meta").glob("*.json")]
+    channel = rattler.Channel((cache / "channel").as_uri())
+
+    async def grow():
+        records = await rattler.solve(sources=[channel], specs=["greet", "bonus"],
+                                      platforms=["linux-aarch64", "noarch"], locked_packages=installed,
+                                      virtual_packages=virtual_packages(Settings(), "linux-aarch64"))
+        await rattler.install(records, target_prefix=prefix, installed_packages=installed,
+                              cache_dir=cache / "pkgs", platform=rattler.Subdir("linux-aarch64"),
+                              show_progress=False, execute_link_scripts=False)
+    asyncio.run(grow())
+    names = {rattler.PrefixRecord.from_path(p).name.normalized for p in (prefix / "conda-meta").glob("*.json")}
+    assert names == {"bonus", "greet", "hello"}
+    assert (prefix / "share" / "bonus.txt").read_text() == f"bonus at {prefix}\n"
+    hello = subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True, env=QEMU_ENV, check=True)
+    assert hello.stdout.strip() == str(prefix)
+
+
+def test_the_installer_is_made_again_only_when_what_it_holds_changes(built):
+    recipes, cache, installer, _ = built
+    first = installer.stat().st_mtime_ns
+    again = run_doit(recipes, cache, "installer")
+    assert again.returncode == 0 and "installer" in again.uptodate, again.output
+    # `doit build` does not make the installer; a package it does not hold changes nothing
+    bonus = recipes / "bonus" / "build.sh"
+    bonus.write_text(TEXT_BUILD + "echo more >> $PREFIX/share/bonus.txt\n")
+    rebuilt = run_doit(recipes, cache, "build")
+    assert rebuilt.returncode == 0 and "package:bonus" in rebuilt.ran and "installer" not in rebuilt.ran
+    still = run_doit(recipes, cache, "installer")
+    assert "installer" in still.uptodate and installer.stat().st_mtime_ns == first, still.output
+    # the construct file changed: a new installer
+    construct = recipes.parent / "installer" / "construct.yaml"
+    construct.write_text(CONSTRUCT.replace("Welcome to the tiny stack.", "Welcome again."))
+    remade = run_doit(recipes, cache, "installer")
+    assert remade.returncode == 0 and "installer" in remade.ran, remade.output
+    assert b"Welcome again." in installer.read_bytes()
+
+
+def test_construct_errors_name_file_line_and_a_fix(tmp_path):
+    path = tmp_path / "construct.yaml"
+    path.write_text('name: X\nversion: "1"\nspecs: [a]\nwelcom_text: hi\npackages: [b]\ninstaller_type: pkg\n')
+    with pytest.raises(RecipeError) as caught:
+        load_construct(path)
+    text = str(caught.value)
+    assert f"{path}:4:1: unknown key 'welcom_text'" in text and "did you mean 'welcome_text'?" in text
+    assert f"{path}:5:1: constructor's key 'packages' is not supported" in text
+    assert f"{path}:6:17: installer_type 'pkg'" in text
+    path.write_text("name: X\nspecs: a\n")
+    with pytest.raises(RecipeError) as caught:
+        load_construct(path)
+    assert f"{path}:2:8: 'specs' must be a list of strings" in str(caught.value)
+    assert "the key 'version' is missing" in str(caught.value)
