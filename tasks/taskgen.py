@@ -85,6 +85,8 @@ def task_dict(stage: Stage, ref: Ref, ctx: Context, recipe: Recipe | None) -> di
     """The doit task of one job (plain data; picklable actions)."""
     target = ctx.plan.target
     where = f" for {ref.platform}" if ref.platform and ref.platform != target else ""
+    if recipe is not None and recipe.build.noarch and ref.platform:   # one package, channel/noarch/
+        where = f", noarch: {recipe.build.noarch}: built once, for every platform"
     task: dict[str, Any] = {
         "doc": f"{stage.doc} ({recipe.name} {recipe.version}{where})" if recipe else stage.doc,
         "actions": [(execute, [stage, ref, ctx])],
