@@ -17,6 +17,7 @@ from doit.exceptions import TaskFailed
 from .errors import CondoitError, RecipeProblem
 from .locking import READ_ONLY_COMMANDS, doit_command
 from .recovery import recover_doit_db, report
+from .schedule import by_priority, doit_processes
 from .settings import load_settings
 from .model import Recipe
 from .paths import STACK_DIRNAME
@@ -172,7 +173,9 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
                "actions": [(stack_problems, [problems])], "verbosity": 1,
                "task_dep": [group((n, p)) for n, p in plan.nodes if p == target]}
     yield head
-    for node in plan.nodes:
+    # doit dispatches a group's subtasks in the order they are defined: a parallel run gets
+    # the longest recorded chains first
+    for node in scheduled(engine, own) or plan.nodes:
         recipe = engine.context(node[1]).stack.recipe(node[0])
         where = "" if node[1] == target else f" for {node[1]}"
         yield {
@@ -181,6 +184,15 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
             "actions": None,
             "task_dep": own.get(node, []) + [group(dep) for dep in plan.needs.get(node, ())],
         }
+
+
+def scheduled(engine: "Engine", own: dict[tuple[str, str], list[str]]) -> list[tuple[str, str]]:
+    """The plan's nodes by the longest recorded chain after them, for ``doit -n N`` (N > 1);
+    none for a sequential run, whose order does not change how long it takes."""
+    if doit_processes(sys.argv) < 2:
+        return []
+    from .report import upstream_tasks
+    return by_priority(list(engine.plan.nodes), own, upstream_tasks(engine_jobs(engine)), engine.layout.run_log)
 
 
 EXPLAIN_DOC = "say why each stage a build of the recipe would run runs (what changed since its last run)"
