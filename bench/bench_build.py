@@ -172,10 +172,16 @@ def seed_archive(spec: Spec, seed: Path) -> Path:
     return target
 
 
-def peer_exports(cache: Path, name: str) -> str:
-    """condoit's toolchain and flags as bash exports, its paths replaced by the peer's variables."""
+def peer_exports(cache: Path, name: str, tools: Path) -> str:
+    """condoit's toolchain and flags as bash exports, its paths replaced by the peer's variables.
+
+    condoit's compiler wrappers (zig cc for glibc 2.17 by default: tasks/toolchain.py) are
+    self-contained scripts in its build prefix: they are copied to ``tools``, first on the
+    peer's PATH, so both tools compile with the same compiler."""
     from tasks.paths import Layout
-    script = Layout(cache, TARGET).work(name, "compile") / "conda_build.sh"
+    layout = Layout(cache, TARGET)
+    shutil.copytree(layout.build_prefix(name) / "bin", tools, symlinks=True, dirs_exist_ok=True)
+    script = layout.work(name, "compile") / "conda_build.sh"
     env = {k: shlex.split(v)[0] if v else "" for k, v in re.findall(r"^export (\w+)=(.*)$", script.read_text(), re.M)}
     marks = {env[k]: k for k in ("PREFIX", "BUILD_PREFIX", "SRC_DIR")}
     pattern = re.compile("|".join(re.escape(v) for v in sorted(marks, key=len, reverse=True)))
@@ -188,6 +194,7 @@ def peer_exports(cache: Path, name: str) -> str:
         parts.append(shlex.quote(env[key][pos:]))
         value = "".join(p for p in parts if p != "''") or "''"
         lines.append(f"export {key}={value}")
+    lines.append(f'export PATH={shlex.quote(str(tools))}:"$PATH"')
     return "\n".join(lines) + "\n"
 
 
@@ -264,7 +271,7 @@ def bench_recipe(spec: Spec, n: int, work: Path) -> list[Row]:
         cold_c.append(doit(recipes, cache, f"index:{name}")[0])
         cold_t.append(doit(recipes, cache, f"build:{name}")[0])
         if i == 0:
-            pair.write_peer(peer_exports(cache, name))
+            pair.write_peer(peer_exports(cache, name, work / name / "toolchain-bin"))
         cold_p.append(peer(pair.peer_dir, work / name / f"peer-{i}"))
     out = work / name / f"peer-{n - 1}"
     rows = [Row(f"{name}: cold build -> indexed package", cold_c, cold_p,
@@ -356,7 +363,8 @@ def machine_facts() -> list[str]:
     return [f"machine     {os.cpu_count()} cores, {cpu}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
             f"python      {platform.python_version()}; doit {version('doit')}; py-rattler-build "
             f"{version('py-rattler-build')}; py-rattler {version('py-rattler')}",
-            f"compiler    {first_line(['aarch64-linux-gnu-gcc', '--version'])}",
+            f"compiler    condoit's default toolchain for both: zig cc {version('ziglang')} "
+            f"(aarch64-linux-gnu.2.17), wrappers from condoit's build prefix",
             f"emulator    {first_line(['qemu-aarch64', '--version'])}",
             f"condoit     {ROOT}: {tree}"]
 
