@@ -10,7 +10,7 @@ from tasks.engine import Engine
 from tasks.settings import Settings
 from tasks.stack import Stack
 from tasks.stages import STAGES
-from tasks.stages.base import Stage
+from tasks.stages.base import STACK, Stage
 from tasks.taskgen import build_tasks
 from sources_helpers import make_recipe
 
@@ -60,5 +60,5 @@ def test_build_groups_take_every_stage_of_the_registry_not_a_hard_coded_last(tmp
     settings = Settings(root=tmp_path, recipes_dir=tmp_path / "recipes", cache_dir=tmp_path / "cache")
     engine = Engine(settings, Stack(recipes=(recipe,), order=("alpha",)), stages=stages)
     tasks = {t.get("name"): t for t in build_tasks(engine) if t.get("basename") is None}
-    assert set(tasks["alpha"]["task_dep"]) == {f"{s}:alpha" for s in stages if s != "channel"}
+    assert set(tasks["alpha"]["task_dep"]) == {f"{s}:alpha" for s, stage in stages.items() if stage.scope != STACK}
     assert tasks[None]["task_dep"] == ["channel"]
