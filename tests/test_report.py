@@ -68,3 +68,43 @@ def test_report_and_status_of_a_small_stack(stack_dirs):
     assert re.search(r"^beta +2\.0 +h\w+_0 +7/7 ", rows["beta"]) and rows["beta"].rstrip().endswith("passed"), rows
     assert "never" not in rows["alpha"] and re.search(r" \d+(\.\d)? (B|KiB) ", rows["alpha"]), rows
     assert "3/7 (compile:gamma failed)" in rows["gamma"] and rows["gamma"].rstrip().endswith("not run"), rows
+
+
+def test_progress_on_a_pipe_and_on_a_terminal(stack_dirs):
+    """A pipe gets one plain line per finished stage; a terminal (a real pseudo-terminal)
+    gets rich's live view; doit's `.  task` lines are there in both."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from doit_runner import DODO, ROOT
+    recipes, cache = stack_dirs
+    text_recipe(recipes, "alpha", build="mkdir -p $PREFIX/share\necho alpha > $PREFIX/share/alpha.txt\nsleep 2\n")
+    piped = run_doit(recipes, cache, "build:alpha")
+    assert piped.returncode == 0, piped.output
+    assert "compile:alpha" in piped.ran
+    assert re.search(r"^condoit: \[\d+/7\] compile:alpha done in \d+s \(~\S+ left\)$", piped.stderr, re.M), piped.stderr
+
+    text_recipe(recipes, "alpha", build="mkdir -p $PREFIX/share\necho alpha > $PREFIX/share/alpha.txt\nsleep 2  # again\n")
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONDOIT_") and k != "CI"}
+    env.update(TERM="xterm-256color", COLUMNS="100", LINES="30")
+    proc = subprocess.Popen([sys.executable, "-m", "doit", "-f", str(DODO), "-d", str(ROOT), "build:alpha",
+                             f"recipes={recipes}", f"cache={cache}"], stdout=slave, stderr=slave, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:         # the terminal closed: the run is over
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.wait(timeout=300) == 0, screen
+    assert ".  compile:alpha" in screen, screen
+    assert "stages done" in screen and "(last " in screen, screen        # the live view, with the last duration
+    assert "\x1b[" in screen                                             # drawn with escape codes
+    assert "condoit: [" not in screen                                    # no plain lines on a terminal
