@@ -92,6 +92,11 @@ class Settings:
     variant_files: tuple[Path, ...] = ()  # extra variant files, last and highest (conda-build -m)
     triplets: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TRIPLETS))
     system_tools: Mapping[str, tuple[str, str]] = field(default_factory=lambda: dict(DEFAULT_SYSTEM_TOOLS))
+    # beyond one machine (tasks/sharedcache/, tasks/remote.py); none of them enters a signature
+    shared_cache: str = ""              # "" (off), a directory or file:// URL, or s3://bucket/prefix
+    shared_stages: tuple[str, ...] = ("download", "compile", "package", "test")
+    shared_write: bool = True           # False: this machine only restores, never publishes
+    executor: str = ""                  # "" (local) or a Dask scheduler address, tcp://host:8786
 
     @property
     def toolchain_kind(self) -> str:
@@ -129,6 +134,10 @@ _CONVERTERS = {
     "compression_level": int, "cpu_count": int,
     "mirrors": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(x for x in str(v).split(",") if x),
     "strict": lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("1", "true", "yes", "on"),
+    "shared_write": lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("1", "true", "yes", "on"),
+    "shared_cache": lambda v: str(v).strip(), "executor": lambda v: str(v).strip(),
+    "shared_stages": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(
+        x.strip() for x in str(v).split(",") if x.strip()),
     "variant_files": lambda v: tuple(Path(x) for x in (v if isinstance(v, (list, tuple)) else str(v).split(","))
                                      if str(x).strip()),
 }

@@ -36,7 +36,8 @@ DOIT_CONFIG_BASE: dict[str, Any] = {
 }
 
 _VARS = ("recipes", "cache", "target", "build", "python", "numpy", "format", "max_glibc", "mirrors",
-         "toolchain", "glibc", "strict", "variants")
+         "toolchain", "glibc", "strict", "variants",
+         "shared_cache", "shared_stages", "shared_write", "executor")   # tasks/sharedcache/, tasks/remote.py
 PROBLEMS_TASK = "problems"
 
 

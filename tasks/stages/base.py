@@ -31,6 +31,7 @@ from typing import Any, Callable, ClassVar, Iterator, Mapping, TypeVar
 
 from doit.exceptions import TaskFailed
 
+from .. import sharedcache as shared
 from ..errors import CondoitError
 from ..fsutil import stat_fingerprint
 from ..model import Frozen, Recipe
@@ -396,6 +397,8 @@ def why_stale(stage: Stage, ref: Ref, ctx: Context) -> tuple[bool, list[str]] | 
 def is_current(stage: Stage, ref: Ref, ctx: Context) -> bool:
     """doit ``uptodate`` check; a job that had a stamp says why it runs again (one line)."""
     stale = why_stale(stage, ref, ctx)
+    if stale is None and (why := shared.record_stale(TEMPLATE, stage, ref, ctx)) is not None:
+        stale = True, [why]   # restored without its files, which a dependent now needs
     if stale is None:
         return True
     had_stamp, why = stale
@@ -420,15 +423,22 @@ def execute(stage: Stage, ref: Ref, ctx: Context) -> TaskFailed | None:
                                f"unfinished upstream stage(s) {', '.join(missing)}")
         parts = signature_parts(stage, ref, ctx, inputs)
         remove_stamp(stamp_path)  # the old result is no longer vouched for
-        result = stage.run(recipe, ctx, inputs)
+        sig = signature(parts)
+        got = shared.obtain(TEMPLATE, stage, ref, ctx, recipe, inputs, sig)  # restored, made on a worker, or run here
+        result = got.result
         run = clock.stop(task)
-        write_stamp(stamp_path, signature(parts), result.to_json(), result_check(stage, ref, ctx, result),
-                    inputs=recorded_inputs(parts), run=run.to_json())
+        write_stamp(stamp_path, sig, result.to_json(), result_check(stage, ref, ctx, result),
+                    inputs=recorded_inputs(parts), run={**run.to_json(), **got.note})
+        shared.publish(stage, ref, ctx, recipe, sig, got)
     except CondoitError as exc:
         append_run(ctx.layout.run_log, clock.stop(task, ok=False))
         return TaskFailed(str(exc))
     append_run(ctx.layout.run_log, run)
     return None
+
+
+# what the shared cache (tasks/sharedcache/) calls back: it cannot import this module
+TEMPLATE = shared.Template(_finished, _recipe, read_result, signature_parts, Inputs, load_inputs, execute)
 
 
 def clean(stage: Stage, ref: Ref, ctx: Context) -> None:
