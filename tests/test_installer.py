@@ -43,6 +43,8 @@ HELLO_BUILD = """
 mkdir -p $PREFIX/bin $PREFIX/etc
 $CC $CFLAGS -DHELLO_PREFIX="\\"$PREFIX\\"" -o $PREFIX/bin/hello hello.c $LDFLAGS
 echo "prefix=$PREFIX" > $PREFIX/etc/hello.conf
+printf '#!%s/bin/python3.11 -E\\nprint("hi")\\n' "$PREFIX" > $PREFIX/bin/hello-py
+chmod +x $PREFIX/bin/hello-py
 """
 HELLO_POST_LINK = 'echo "post-link of $PKG_NAME $PKG_VERSION in $PREFIX" > "$PREFIX/etc/hello-linked.txt"\n'
 TEXT_META = """
@@ -119,6 +121,9 @@ def assert_working_prefix(prefix: Path, cache: Path) -> None:
     assert (prefix / "share" / "greet.txt").read_text() == f"greet at {prefix}\n"
     assert (prefix / "etc" / "hello-linked.txt").read_text() == f"post-link of hello 1.0 in {prefix}\n"
     assert (prefix / "post-install.txt").read_text() == f"post-install in {prefix}\n"
+    # a python script keeps the prefix's own python (shebang, or an `exec` line for sh when long)
+    head = (prefix / "bin" / "hello-py").read_text().split("print(")[0]
+    assert f"{prefix}/bin/python3.11" in head and "/usr/bin/env" not in head, head
     assert (prefix / "conda-meta" / "history").is_file() and not (prefix / ".condoit-install").exists()
     records = [rattler.PrefixRecord.from_path(p) for p in sorted((prefix / "conda-meta").glob("*.json"))]
     solved = stamp_result(cache)["packages"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import CondoitError
 from ..fsutil import remove_tree, sha256_file
@@ -99,8 +99,3 @@ def build_installer(construct: Construct, layout: Layout, settings: Settings, wo
     remove_tree(work)
     return Built(final, digest, final.stat().st_size, packages, solved(helper_records), length, stats)
 
-
-def spec_names(specs: Sequence[str]) -> list[str]:
-    """Package names of match specs (``python >=3.11`` -> ``python``)."""
-    import re
-    return [re.split(r"[\s=<>!~\[]", s.strip(), maxsplit=1)[0] for s in specs if s.strip()]

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CondoitError
-from ..installer.build import build_installer, spec_names
+from ..installer.build import build_installer
 from ..installer.construct import CONSTRUCT_FILENAME, load_construct
 from ..installer.shell import TEMPLATE
 from ..installer.solve import HELPER
+from ..model import spec_name
 from ..paths import STACK_DIRNAME
 from ..stagelog import stage_log
 from .base import STACK, Context, Inputs, Result, Stage, location
@@ -60,7 +61,7 @@ class InstallerStage(Stage):
             return []
         stack, target = ctx.stack, ctx.settings.target_platform
         reached: dict[str, None] = {}
-        for name in [*spec_names(construct.specs), HELPER]:
+        for name in [*map(spec_name, construct.specs), HELPER]:
             provider = stack.provider(name)
             if provider is not None:
                 reached.update(dict.fromkeys(stack.closure(provider)))

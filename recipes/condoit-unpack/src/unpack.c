@@ -15,7 +15,9 @@
  * may grow) or 'b' (binary: each NUL-terminated string holding PLACEHOLDER gets PREFIX and
  * is padded with NULs to its old length, as conda replaces prefixes in binaries); PATH is
  * relative to PREFIX. A text file whose first line becomes a shebang longer than the kernel
- * reads (127 bytes) is rewritten to `#!/usr/bin/env NAME ARGS`, as conda does.
+ * reads (127 bytes) is rewritten: a python script gets `#!/bin/sh` and a line that sh runs
+ * as `exec "PREFIX/bin/python..." "$0" "$@"` and python reads as a string (the interpreter
+ * stays the prefix's own), anything else `#!/usr/bin/env NAME ARGS`, as conda does.
  *
  * Existing files are replaced (unlinked first: a running program or a symlink is never
  * written through). Any error stops the program with a message and exit status 1.
@@ -190,7 +192,12 @@ static uint8_t *fix_shebang(uint8_t *data, size_t *size) {
     char *name = memrchr(interp, '/', (size_t)(args - interp));
     name = name ? name + 1 : interp;
     char head[MAX_LINE];
-    int n = snprintf(head, sizeof head, "#!/usr/bin/env %.*s%s", (int)(args - name), name, args);
+    int n;
+    if (strncmp(name, "python", 6) == 0)    /* sh runs the interpreter by its full path */
+        n = snprintf(head, sizeof head, "#!/bin/sh\n'''exec' \"%.*s\"%s \"$0\" \"$@\"\n' '''",
+                     (int)(args - interp), interp, args);
+    else
+        n = snprintf(head, sizeof head, "#!/usr/bin/env %.*s%s", (int)(args - name), name, args);
     if (n < 0 || (size_t)n >= sizeof head)
         die("a shebang is too long to rewrite");
     uint8_t *out = malloc((size_t)n + *size - line + 1);
