@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Sequence
 
+from ..model import spec_name
 from .solve import Solved
 
 STATE_DIR = ".condoit-install"          # the shell's $STATE, relative to the prefix
@@ -77,6 +78,9 @@ def state_files(staged: Path, packages: Sequence[Solved], placeholder: str, titl
     for path in sorted((staged / "conda-meta").glob("*.json")):
         record = json.loads(path.read_text())
         record = clean_record(record, record.get("subdir", ""))
+        asked = [s for s in specs if spec_name(s) == record.get("name")]
+        if asked:                   # what conda's `--from-history` and `conda list` read
+            record["requested_spec"], record["requested_specs"] = asked[0], asked
         if record.get("noarch") == "python" and cache_tag:
             pys = [f for f in record.get("files", []) if f.endswith(".py") and "site-packages/" in f]
             compile_list += pys

@@ -21,7 +21,9 @@ from ..installer.construct import CONSTRUCT_FILENAME, load_construct
 from ..installer.shell import TEMPLATE
 from ..installer.solve import HELPER
 from ..model import spec_name
+from ..outputs import package_recipes
 from ..paths import STACK_DIRNAME
+from ..stack import Stack
 from ..stagelog import stage_log
 from .base import STACK, Context, Inputs, Result, Stage, location
 
@@ -31,6 +33,25 @@ INSTALLER_DIRNAME = "installer"
 def construct_path(ctx: Context) -> Path:
     """``installer/construct.yaml`` beside the recipes directory (the repository's for the shipped stack)."""
     return ctx.settings.recipes_dir.parent / INSTALLER_DIRNAME / CONSTRUCT_FILENAME
+
+
+def reachable(stack: Stack, packages: list[str]) -> set[str]:
+    """Recipes whose packages an install of ``packages`` can hold: their run requirements,
+    and host requirements that export run requirements (``run_exports``), transitively.
+    Build tools and host-only libraries are left out: their change cannot change the installer."""
+    def exports(recipe_name: str) -> bool:
+        return any(not p.build.run_exports.is_empty() for p in package_recipes(stack.recipe(recipe_name)))
+
+    todo = [r for r in map(stack.provider, packages) if r is not None]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += stack.recipe_deps(name, ("run",))
+        todo += [dep for dep in stack.recipe_deps(name, ("host",)) if exports(dep)]
+    return seen
 
 
 @dataclass(frozen=True)
@@ -53,18 +74,14 @@ class InstallerStage(Stage):
     in_build = False                # `doit installer` only: `doit build` does not make it
 
     def upstream(self, recipe: None, ctx: Context):
-        """The index of every recipe the specs and the helper can reach (none if the construct
-        file cannot be read: the run reports why)."""
+        """The index of every recipe the specs and the helper can reach (``reachable``; none if
+        the construct file cannot be read: the run reports why)."""
         try:
             construct = load_construct(construct_path(ctx))
         except CondoitError:
             return []
-        stack, target = ctx.stack, ctx.settings.target_platform
-        reached: dict[str, None] = {}
-        for name in [*map(spec_name, construct.specs), HELPER]:
-            provider = stack.provider(name)
-            if provider is not None:
-                reached.update(dict.fromkeys(stack.closure(provider)))
+        reached = reachable(ctx.stack, [*map(spec_name, construct.specs), HELPER])
+        target = ctx.settings.target_platform
         return [ctx.ref("index", name, platform) for name, platform in ctx.plan.nodes
                 if platform == target and name in reached]
 
