@@ -55,6 +55,42 @@ requirements:
   run: [{run}]
 """
 TEXT_BUILD = 'mkdir -p $PREFIX/share\necho "$PKG_NAME at $PREFIX" > $PREFIX/share/$PKG_NAME.txt\n'
+# A stand-in for the stack's python (until it is in the channel, tests of the real one are
+# the shipped stack's): rattler links noarch: python packages by the python record's version,
+# and the installer compiles their modules with PREFIX/bin/python; this one runs the build
+# machine's python 3.11 with the prefix's site-packages.
+PYTHON_META = """
+package: {name: python, version: "3.11.0"}
+build:
+  noarch: generic
+"""
+PYTHON_BUILD = """
+mkdir -p $PREFIX/bin $PREFIX/lib/python3.11/site-packages
+cat > $PREFIX/bin/python3.11 <<'EOF'
+#!/bin/sh
+here=$(cd "$(dirname "$0")/.." && pwd)
+PYTHONPATH="$here/lib/python3.11/site-packages" exec /usr/bin/python3 "$@"
+EOF
+chmod +x $PREFIX/bin/python3.11
+ln -s python3.11 $PREFIX/bin/python
+"""
+GREETPY_META = """
+package: {name: greetpy, version: "1.0"}
+build:
+  noarch: python
+  entry_points:
+    - greetpy = greetpy:main
+requirements:
+  run: [python]
+"""
+GREETPY_BUILD = """
+mkdir -p $PREFIX/lib/python3.11/site-packages
+cat > $PREFIX/lib/python3.11/site-packages/greetpy.py <<'EOF'
+import sys
+def main():
+    print("greetpy from", __file__, "run by", sys.version_info[:2])
+EOF
+"""
 CONSTRUCT = """
 name: TinyStack
 version: "1.0"
@@ -62,6 +98,7 @@ channels: [local]
 installer_type: sh
 specs:
   - greet
+  - greetpy
 license_file: LICENSE.txt
 welcome_text: Welcome to the tiny stack.
 post_install: post_install.sh
@@ -80,6 +117,8 @@ def write_stack(root: Path) -> tuple[Path, Path]:
     (hello / "src" / "hello.c").write_text(HELLO_C)
     write_recipe(recipes, "greet", TEXT_META.format(name="greet", run="hello"), build_sh=TEXT_BUILD)
     write_recipe(recipes, "bonus", TEXT_META.format(name="bonus", run=""), build_sh=TEXT_BUILD)
+    write_recipe(recipes, "python", PYTHON_META, build_sh=PYTHON_BUILD)
+    write_recipe(recipes, "greetpy", GREETPY_META, build_sh=GREETPY_BUILD)
     installer = root / "installer"
     installer.mkdir()
     (installer / "construct.yaml").write_text(CONSTRUCT)
@@ -124,6 +163,12 @@ def assert_working_prefix(prefix: Path, cache: Path) -> None:
     # a python script keeps the prefix's own python (shebang, or an `exec` line for sh when long)
     head = (prefix / "bin" / "hello-py").read_text().split("print(")[0]
     assert f"{prefix}/bin/python3.11" in head and "/usr/bin/env" not in head, head
+    # noarch: python: linked into site-packages, its entry point runs it, its module compiled
+    greetpy = subprocess.run([prefix / "bin" / "greetpy"], capture_output=True, text=True, env=QEMU_ENV)
+    module = prefix / "lib" / "python3.11" / "site-packages" / "greetpy.py"
+    assert greetpy.returncode == 0 and greetpy.stdout == f"greetpy from {module} run by (3, 11)\n", greetpy
+    compiled = "lib/python3.11/site-packages/__pycache__/greetpy.cpython-311.pyc"
+    assert (prefix / compiled).is_file()
     assert (prefix / "conda-meta" / "history").is_file() and not (prefix / ".condoit-install").exists()
     records = [rattler.PrefixRecord.from_path(p) for p in sorted((prefix / "conda-meta").glob("*.json"))]
     solved = stamp_result(cache)["packages"]
@@ -131,6 +176,7 @@ def assert_working_prefix(prefix: Path, cache: Path) -> None:
     for record in records:
         for path in record.files:
             assert (prefix / path).exists() or (prefix / path).is_symlink(), path
+    assert Path(compiled) in next(r for r in records if r.name.normalized == "greetpy").files
     for meta in (prefix / "conda-meta").glob("*.json"):                # no path of the build machine
         assert str(cache) not in meta.read_text() and "_inst_env" not in meta.read_text()
 
@@ -143,7 +189,7 @@ def test_the_installer_and_its_checksum_are_written(built):
     assert line == f"{digest}  {installer.name}\n"
     assert installer.name == "TinyStack-1.0-Linux-aarch64.sh"
     result = stamp_result(cache)
-    assert {p.rsplit("-", 2)[0] for p in result["packages"]} == {"greet", "hello"}   # not the helper, not bonus
+    assert {p.rsplit("-", 2)[0] for p in result["packages"]} == {"greet", "hello", "greetpy", "python"}
     assert {p.rsplit("-", 2)[0] for p in result["helper"]} == {"condoit-unpack", "xz"}
     assert result["max_prefix"] == 255
 
@@ -240,7 +286,7 @@ def test_py_rattler_installs_one_more_package_into_the_prefix(built, tmp_path):
     channel = rattler.Channel((cache / "channel").as_uri())
 
     async def grow():
-        records = await rattler.solve(sources=[channel], specs=["greet", "bonus"],
+        records = await rattler.solve(sources=[channel], specs=["greet", "greetpy", "bonus"],
                                       platforms=["linux-aarch64", "noarch"], locked_packages=installed,
                                       virtual_packages=virtual_packages(Settings(), "linux-aarch64"))
         await rattler.install(records, target_prefix=prefix, installed_packages=installed,
@@ -248,7 +294,7 @@ def test_py_rattler_installs_one_more_package_into_the_prefix(built, tmp_path):
                               show_progress=False, execute_link_scripts=False)
     asyncio.run(grow())
     names = {rattler.PrefixRecord.from_path(p).name.normalized for p in (prefix / "conda-meta").glob("*.json")}
-    assert names == {"bonus", "greet", "hello"}
+    assert names == {"bonus", "greet", "greetpy", "hello", "python"}
     assert (prefix / "share" / "bonus.txt").read_text() == f"bonus at {prefix}\n"
     hello = subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True, env=QEMU_ENV, check=True)
     assert hello.stdout.strip() == str(prefix)
@@ -264,6 +310,12 @@ def test_the_installer_is_made_again_only_when_what_it_holds_changes(built):
     bonus.write_text(TEXT_BUILD + "echo more >> $PREFIX/share/bonus.txt\n")
     rebuilt = run_doit(recipes, cache, "build")
     assert rebuilt.returncode == 0 and "package:bonus" in rebuilt.ran and "installer" not in rebuilt.ran
+    still = run_doit(recipes, cache, "installer")
+    assert "installer" in still.uptodate and installer.stat().st_mtime_ns == first, still.output
+    # the stack rebuilt, its packages unchanged (reproducible): the installer stays
+    assert run_doit(recipes, cache, "clean", "compile:hello").returncode == 0
+    rebuilt = run_doit(recipes, cache, "build")
+    assert rebuilt.returncode == 0 and "compile:hello" in rebuilt.ran, rebuilt.output
     still = run_doit(recipes, cache, "installer")
     assert "installer" in still.uptodate and installer.stat().st_mtime_ns == first, still.output
     # the construct file changed: a new installer
