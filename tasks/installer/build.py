@@ -67,7 +67,11 @@ def build_installer(construct: Construct, layout: Layout, settings: Settings, wo
     records = solve(construct.specs, construct.exclude, layout, settings)
     packages = solved(records)
     note(f"# solved {', '.join(construct.specs)}: {len(packages)} package(s): {' '.join(p.dist for p in packages)}")
-    helper_records = solve([HELPER], [], layout, settings)
+    try:
+        helper_records = solve([HELPER], [], layout, settings)
+    except CondoitError as exc:
+        raise CondoitError(f"{exc}\n  the installer's install-time helper is the recipe {HELPER} "
+                           f"(recipes/{HELPER} in condoit's repository): copy it into this stack") from None
     length = placeholder_length(records, layout, settings)
     placeholder = canonical_prefix(length, PLACEHOLDER_DIRNAME)
     note(f"# placeholder ({length} characters): {placeholder}")

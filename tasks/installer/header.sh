@@ -141,7 +141,7 @@ check_prefix
 if [ -e "$PREFIX" ] || [ -L "$PREFIX" ]; then
     [ -d "$PREFIX" ] || fail "'$PREFIX' exists and is not a directory"
     if [ "$UPDATE" = 0 ] && [ -n "$(ls -A "$PREFIX")" ]; then
-        fail "the directory '$PREFIX' already exists and is not empty; to update the installation in it, use -u"
+        fail "the directory '$PREFIX' already exists and is not empty; to update the installation in it (or finish an interrupted one), use -u"
     fi
 fi
 mkdir -p "$PREFIX" || fail "cannot create the directory '$PREFIX'"
