@@ -83,10 +83,10 @@ def build_installer(construct: Construct, layout: Layout, settings: Settings, wo
     boot = boot_files(boot_prefix, construct)
 
     title = construct.installer_name(platform)
-    state, compiled = state_files(staged, packages, placeholder, title, construct.specs)
+    state, compiled, modes = state_files(staged, packages, placeholder, title, construct.specs)
     payload = work / "payload.xz"
     with open(payload, "wb") as out:
-        stats = write_payload(staged, placeholder, state, out)
+        stats = write_payload(staged, placeholder, state, modes, out)
     note(f"# payload: {stats.entries} entries, {stats.unpacked_bytes} bytes -> {stats.compressed_bytes} "
          f"bytes xz; placeholder in {stats.text_replaced} text and {stats.binary_replaced} binary file(s); "
          f"{len(compiled)} module(s) to compile")

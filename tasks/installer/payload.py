@@ -58,7 +58,16 @@ def clean_record(record: dict[str, Any], subdir: str) -> dict[str, Any]:
     record = {k: v for k, v in record.items() if k not in HOST_FIELDS}
     record["channel"] = CHANNEL_URL
     record["url"] = f"{CHANNEL_URL}/{subdir}/{record['fn']}" if "fn" in record else record.get("url", "")
+    for entry in record.get("paths_data", {}).get("paths", []):
+        if "prefix_placeholder" in entry:       # its hash in the staging prefix, not in the user's
+            entry.pop("sha256_in_prefix", None)
     return record
+
+
+def replacement_modes(record: dict[str, Any]) -> dict[str, str]:
+    """path -> 't' or 'b': how info/paths.json says the package's placeholder is replaced."""
+    return {e["_path"]: "b" if e.get("file_mode") == "binary" else "t"
+            for e in record.get("paths_data", {}).get("paths", []) if "prefix_placeholder" in e}
 
 
 def pyc_path(py: str, cache_tag: str) -> str:
@@ -68,15 +77,18 @@ def pyc_path(py: str, cache_tag: str) -> str:
 
 
 def state_files(staged: Path, packages: Sequence[Solved], placeholder: str, title: str,
-                specs: Sequence[str]) -> tuple[dict[str, bytes], list[str]]:
-    """The installer's own files (relative to the prefix) and the modules to compile, with the
-    conda-meta records rewritten: no host paths, and the .pyc files conda would list."""
+                specs: Sequence[str]) -> tuple[dict[str, bytes], list[str], dict[str, str]]:
+    """The installer's own files (relative to the prefix), the modules to compile and the
+    replacement mode of each file paths.json names, with the conda-meta records rewritten:
+    no host paths, and the .pyc files conda would list."""
     python = next((p for p in packages if p.name == "python"), None)
     cache_tag = "cpython-" + "".join(python.version.split(".")[:2]) if python else ""
     files: dict[str, bytes] = {}
     compile_list: list[str] = []
+    modes: dict[str, str] = {}
     for path in sorted((staged / "conda-meta").glob("*.json")):
         record = json.loads(path.read_text())
+        modes.update(replacement_modes(record))
         record = clean_record(record, record.get("subdir", ""))
         asked = [s for s in specs if spec_name(s) == record.get("name")]
         if asked:                   # what conda's `--from-history` and `conda list` read
@@ -96,12 +108,15 @@ def state_files(staged: Path, packages: Sequence[Solved], placeholder: str, titl
     files[f"{STATE_DIR}/history"] = (
         f"# cmd: {title}\n" + "".join(f"+{CHANNEL_URL}::{p.dist}\n" for p in packages)
         + f"# update specs: {json.dumps(list(specs))}\n").encode()
-    return files, compile_list
+    return files, compile_list, modes
 
 
-def write_payload(staged: Path, placeholder: str, state: dict[str, bytes], out: BinaryIO,
-                  preset: int = 9 | lzma.PRESET_EXTREME) -> PayloadStats:
-    """Write the staged prefix (without conda-meta) and then ``state`` as one xz stream."""
+def write_payload(staged: Path, placeholder: str, state: dict[str, bytes], modes: dict[str, str],
+                  out: BinaryIO, preset: int = 9 | lzma.PRESET_EXTREME) -> PayloadStats:
+    """Write the staged prefix (without conda-meta) and then ``state`` as one xz stream.
+
+    A file holding the placeholder is replaced as paths.json says (``modes``); a file py-rattler
+    wrote (entry points) as its content says: binary when it holds a NUL byte."""
     needle = placeholder.encode()
     compressor = lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
     written = compressed = 0
@@ -129,7 +144,7 @@ def write_payload(staged: Path, placeholder: str, state: dict[str, bytes], out: 
             _record(sink, "l", 0o777, target, "t" if needle in target else "-", rel)
         elif stat.S_ISREG(st.st_mode):
             data = path.read_bytes()
-            repl = ("b" if b"\0" in data else "t") if needle in data else "-"
+            repl = modes.get(rel) or ("b" if b"\0" in data else "t") if needle in data else "-"
             counts[repl] = counts.get(repl, 0) + 1
             _record(sink, "f", mode, data, repl, rel)
         else:
