@@ -79,7 +79,7 @@ def build_installer(construct: Construct, layout: Layout, settings: Settings, wo
     remove_tree(work)
     staged, boot_prefix = work / "prefix", work / "boot"
     stage(records, staged, placeholder, layout, settings)
-    stage(helper_records, boot_prefix, str(boot_prefix), layout, settings)
+    stage(helper_records, boot_prefix, placeholder, layout, settings)   # no path of this machine
     boot = boot_files(boot_prefix, construct)
 
     title = construct.installer_name(platform)
