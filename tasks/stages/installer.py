@@ -11,6 +11,7 @@ installer cannot hold, leaves the installer up to date.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,7 @@ class InstallerStage(Stage):
             built = build_installer(construct, ctx.layout, ctx.settings,
                                     ctx.layout.scratch(STACK_DIRNAME, self.name), log)
             log.note(f"# wrote {built.path} ({built.size} bytes), sha256 {built.sha256}")
-            print(f"condoit: installer {built.path} ({built.size / 1e6:.1f} MB, {len(built.packages)} packages)")
+            print(f"condoit: installer {built.path} ({built.size / 1e6:.1f} MB, {len(built.packages)} packages)",
+                  file=sys.stderr)      # doit shows a task's stderr
         return InstallerResult(built.path.name, built.sha256, built.size, tuple(p.dist for p in built.packages),
                                tuple(p.dist for p in built.helper), built.max_prefix, str(built.path))
