@@ -1,8 +1,8 @@
 """Issue 12: `doit installer`, a self-extracting linux-aarch64 installer made from the stack.
 
 A small stack (xz and the install-time helper condoit-unpack from the shipped recipes, a C
-program that prints the prefix compiled into it, with a post-link script, and a noarch text
-package) is built once; its installer is run with `sh` here (the aarch64 programs through
+program that prints the prefix compiled into it, with a post-link script, a noarch text
+package, and a noarch: python package with an entry point over a stand-in python) is built once; its installer is run with `sh` here (the aarch64 programs through
 binfmt/qemu) into short and long prefixes, refused where it must be, interrupted, updated,
 read back with py-rattler, and not rebuilt when nothing it holds changed.
 """
