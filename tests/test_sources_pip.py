@@ -89,3 +89,18 @@ def test_without_the_extra_key_pip_is_not_asked(tmp_path):
     recipe = six_recipe(tmp_path, SIX_SHA256, extra={})
     failure = run_stage("download", recipe, make_context(tmp_path, recipe))
     assert "could not fetch six-1.16.0.tar.gz" in failure and "pip download" not in failure
+
+
+def test_an_archive_known_only_by_its_hash_is_a_url_source_fetched_by_pip(tmp_path):
+    """`source: {fn, sha256}` without url (an sdist only the index serves): not "no source"."""
+    from tasks.fetch import SOURCE_KINDS, select_kind
+    assert select_kind({"fn": "six-1.16.0.tar.gz", "sha256": SIX_SHA256}) is SOURCE_KINDS["url"]
+    assert select_kind({"folder": "x"}) is SOURCE_KINDS["none"]
+    source = Source(kind="url", fn="six-1.16.0.tar.gz", sha256=SIX_SHA256)
+    recipe = make_recipe(tmp_path, "six", "1.16.0", sources=(source,), extra={"pip_sdist": "six"})
+    ctx = make_context(tmp_path, recipe)
+    assert run_stage("download", recipe, ctx) is None, ctx.layout.log("six", "download").read_text()
+    assert ctx.layout.download(SIX_SHA256).is_file()
+    without = make_recipe(tmp_path / "b", "six", "1.16.0", sources=(source,), extra={})
+    failure = run_stage("download", without, make_context(tmp_path / "b", without))
+    assert "could not fetch six-1.16.0.tar.gz" in failure and "no URL given" in failure

@@ -38,6 +38,11 @@ SOURCE_KINDS: dict[str, SourceKind] = {
     "none": NoSource(),
 }
 
+# An entry with these and no origin key is an archive without a URL of its own (an sdist
+# that only the package index serves): the url kind's mirrors and fallbacks fetch it, and
+# without them the download fails rather than building with no source.
+ARCHIVE_ONLY_KEYS = ("sha256", "sha1", "md5", "fn")
+
 # Keys of a source entry that belong to no kind: where it goes and how it is patched.
 COMMON_KEYS = ("folder", "no_hoist", "patches")
 
@@ -48,6 +53,8 @@ def select_kind(entry: Mapping[str, Any]) -> SourceKind:
         value = entry.get(kind.selected_by) if kind.selected_by else None
         if value is not None and value != []:
             return kind
+    if any(entry.get(key) for key in ARCHIVE_ONLY_KEYS):
+        return SOURCE_KINDS["url"]      # an archive known by its hash: mirrors and fallbacks (pip_sdist) find it
     return SOURCE_KINDS["none"]
 
 
