@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,7 +81,26 @@ def test_a_worker_killed_mid_stage_loses_nothing(cluster, stack, tmp_path):
             victim = int(log.relative_to(work / "dask" / "workers").parts[0][1:])
         time.sleep(0.2)
     workers[victim].kill()
+    worker_cache = f"cache={work / 'dask' / 'workers' / f'w{victim}'}"
+    deadline = time.monotonic() + 10
+    while _processes_with(worker_cache):   # the worker's doit dies with it (PR_SET_PDEATHSIG)
+        assert time.monotonic() < deadline, f"the killed worker's doit still runs: {_processes_with(worker_cache)}"
+        time.sleep(0.2)
     output, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, output
     assert "condoit: compile:slow restored from the shared cache" in output, output
     assert list((tmp_path / "cache" / "channel" / "noarch").glob("slow-1.0-*.conda"))
+    # Dask ran the job again on the other worker
+    assert (work / "dask" / "workers" / f"w{1 - victim}" / "logs" / "slow" / "linux-64" / "compile.log").exists()
+
+
+def _processes_with(argument: str) -> list[int]:
+    """Pids of live processes with ``argument`` on their command line."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and argument.encode() in (proc / "cmdline").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
