@@ -87,9 +87,11 @@ class InstallerStage(Stage):
                 if platform == target and name in reached]
 
     def inputs(self, recipe: None, ctx: Context) -> Any:
-        construct = load_construct(construct_path(ctx))   # a RecipeError says file:line
-        return {"construct": construct.signature_data(),
-                "header": hashlib.sha256(TEMPLATE.read_bytes()).hexdigest()}
+        try:
+            construct = load_construct(construct_path(ctx)).signature_data()
+        except CondoitError:
+            construct = None            # the run says what is wrong, at file:line
+        return {"construct": construct, "header": hashlib.sha256(TEMPLATE.read_bytes()).hexdigest()}
 
     def output_paths(self, recipe: None, ctx: Context, result: InstallerResult) -> list[Path]:
         folder = ctx.layout.installers
