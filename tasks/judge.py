@@ -60,6 +60,8 @@ def of_nodes(jobs: Sequence[tuple[Any, Any, Any]], nodes: Iterable[tuple[str, st
             if (ref.recipe, ref.platform) in nodes or (ref.recipe and not ref.platform and ref.recipe in names)]
 
 
-def explain_jobs(jobs: Sequence[tuple[Any, Any, Any]], nodes: Iterable[tuple[str, str]]) -> None:
-    """doit action of ``explain:<recipe>``: why each job of ``nodes`` that would run runs."""
+def explain_jobs(jobs: Sequence[tuple[Any, Any, Any]], plan: Any, node: tuple[str, str]) -> None:
+    """doit action of ``explain:<recipe>``: why each job of ``node`` and what it needs
+    (``plan.closure``) that would run runs."""
+    nodes = plan.closure(node)
     print(render_explanations((s.task, s.state, list(s.reasons)) for s in job_states(of_nodes(jobs, nodes))))

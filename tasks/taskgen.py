@@ -151,6 +151,9 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     target, plan = engine.target, engine.plan
     own: dict[tuple[str, str], list[str]] = {}
     stack_stages: list[str] = []
+    platforms: dict[str, list[str]] = {}
+    for n, p in plan.nodes:
+        platforms.setdefault(n, []).append(p)
     for name, stage in engine.stages.items():
         for ref, _ctx, _recipe in engine.jobs(name):
             if stage.scope == STACK:
@@ -159,7 +162,7 @@ def build_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
             elif ref.platform:
                 own.setdefault((ref.recipe, ref.platform), []).append(ref.task(target))
             else:   # a source stage serves every platform the recipe is built for
-                for platform in (p for n, p in plan.nodes if n == ref.recipe):
+                for platform in platforms.get(ref.recipe, ()):
                     own.setdefault((ref.recipe, platform), []).append(ref.task(target))
 
     def group(node: tuple[str, str]) -> str:
@@ -211,7 +214,8 @@ def explain_tasks(engine: "Engine", jobs: list[tuple[Stage, Ref, Context]]) -> I
     for node in engine.plan.nodes:
         if node[1] == engine.target:
             yield {"name": node[0], "doc": f"why stages of {node[0]} and its dependencies would run",
-                   "actions": [(explain_jobs, [jobs, engine.plan.closure(node)])], "uptodate": [False],
+                   # the closure when it runs: computing it for every node here costs O(nodes^2)
+                   "actions": [(explain_jobs, [jobs, engine.plan, node])], "uptodate": [False],
                    "verbosity": 2}
 
 
