@@ -9,7 +9,6 @@ itself reads (records, post-link order, the modules to compile, history) goes un
 from __future__ import annotations
 
 import json
-import lzma
 import os
 import stat
 from dataclasses import dataclass
@@ -112,11 +111,14 @@ def state_files(staged: Path, packages: Sequence[Solved], placeholder: str, titl
 
 
 def write_payload(staged: Path, placeholder: str, state: dict[str, bytes], modes: dict[str, str],
-                  out: BinaryIO, preset: int = 9 | lzma.PRESET_EXTREME) -> PayloadStats:
+                  out: BinaryIO, preset: int | None = None) -> PayloadStats:
     """Write the staged prefix (without conda-meta) and then ``state`` as one xz stream.
 
     A file holding the placeholder is replaced as paths.json says (``modes``); a file py-rattler
     wrote (entry points) as its content says: binary when it holds a NUL byte."""
+    import lzma                     # loaded by the run that packs, not by `doit list`
+    if preset is None:
+        preset = 9 | lzma.PRESET_EXTREME
     needle = placeholder.encode()
     compressor = lzma.LZMACompressor(format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=preset)
     written = compressed = 0
