@@ -51,6 +51,11 @@ STAGE_LOG_META = "condoit_log"           # in each stage task's meta: its log (s
 TAIL_LINES = 4
 
 
+def _is_stage(task: Any) -> bool:
+    """A job of a stage (taskgen gives each one its log in ``meta``)."""
+    return bool(task.actions) and STAGE_LOG_META in (task.meta or {})
+
+
 def verbose(argv: list[str]) -> bool:
     """doit's ``-v 2`` / ``--verbosity=2`` (the reporter is not told the verbosity)."""
     for i, arg in enumerate(argv):
@@ -111,22 +116,22 @@ class ProgressReporter(ConsoleReporter):
                 continue
             seen.add(name)
             stack.extend(tasks[name].task_dep)
-        self.total = sum(1 for n in seen if tasks[n].actions and not n.startswith("_"))
+        self.total = sum(1 for n in seen if _is_stage(tasks[n]))
         self.started = time.time()
         build = tasks.get("build")
         self.run_log = str((getattr(build, "meta", None) or {}).get(RUN_LOG_META, ""))
 
     def skip_uptodate(self, task: Any) -> None:
         super().skip_uptodate(task)
-        if task.actions:
+        if _is_stage(task):
             self.done.add(task.name)
 
     def execute_task(self, task: Any) -> None:
         super().execute_task(task)
-        if not task.actions:
+        if not _is_stage(task):      # explain, report, status, render: no progress to show
             return
         self.running[task.name] = time.time()
-        if self.tails and (task.meta or {}).get(STAGE_LOG_META):
+        if self.tails:
             self.logs[task.name] = task.meta[STAGE_LOG_META]
         self.parallel = max(self.parallel, len(self.running))
         if self.live_view and self._live is None:

@@ -30,6 +30,7 @@ from .plan import Plan
 from .runlog import Run, last_build, read_runs
 
 COLOURS = {"current": "#8fd18f", "stale": "#f5c26b", "failed": "#e8706b"}
+LABELS = {"current": "up to date", "stale": "to run", "failed": "failed"}
 
 
 @dataclass(frozen=True)
@@ -145,14 +146,14 @@ def graph_dot(plan: Plan, colours: Mapping[tuple[str, str], str]) -> str:
 
     lines = ["digraph recipes {", '  rankdir=LR; node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for node in plan.nodes:
-        lines.append(f'  "{label(node)}" [fillcolor="{COLOURS[colours.get(node, "stale")]}", '
-                     f'tooltip="{colours.get(node, "stale")}"];')
+        state = colours.get(node, "stale")
+        lines.append(f'  "{label(node)}" [fillcolor="{COLOURS[state]}", tooltip="{LABELS[state]}"];')
     for node in plan.nodes:
         for dep in plan.needs.get(node, ()):
             lines.append(f'  "{label(node)}" -> "{label(dep)}";')
     lines.append('  subgraph cluster_legend { label="state"; fontname="Helvetica";')
     for state, colour in COLOURS.items():
-        lines.append(f'    "({state})" [fillcolor="{colour}", shape=note];')
+        lines.append(f'    "legend {state}" [label="{LABELS[state]}", fillcolor="{colour}", shape=note];')
     lines.append("  }")
     lines.append("}")
     return "\n".join(lines) + "\n"
