@@ -157,7 +157,7 @@ def test_engine_stage_version_names_the_code_version(built):
     assert not states["patch:alpha"].stale
 
 
-def test_upstream_package_change_names_the_upstream_result(built, tmp_path):
+def test_upstream_package_change_names_the_upstream_result(built):
     """alpha is rebuilt with a new build.sh (a real build); then beta's compile, which
     installs alpha's package, says that result changed, with both digests."""
     recipes, cache = built
