@@ -22,7 +22,7 @@ _COMPILE_FIELDS = {"name": "package.name", "version": "package.version", "number
                    "build_requirements": "requirements.build", "host_requirements": "requirements.host",
                    "script_env": "build.script_env", "variant": "variant"}
 # Inputs of a stage that are condoit settings (`doit max_glibc=2.17 ...`).
-_SETTINGS = frozenset({"max_glibc", "format", "compression_level", "toolchain", "glibc"})
+_SETTINGS = frozenset({"max_glibc", "format", "compression_level", "glibc"})
 _INDEX = re.compile(r"\.(?:\d+|#)(?=\.|$)")
 
 
@@ -109,8 +109,10 @@ def reason(change: Change, stage: str, recipe: Recipe | None, target: str = "") 
         return f"condoit's version{_was(change)}"
     if first in _SETTINGS:
         return f"setting `{first}`{_was(change)}"
-    if first == "toolchain":
-        return f"toolchain `{'.'.join(parts[1:]) or 'toolchain'}`{_was(change)}"
+    if first == "toolchain":     # {"toolchain": {kind, target, zig...}, "<tool command>": its version}
+        if len(parts) > 2 and parts[1] == "toolchain":
+            return f"toolchain {'.'.join(parts[2:])}{_was(change)}"
+        return f"build tool `{'.'.join(parts[1:])}`{_was(change)}" if len(parts) > 1 else f"toolchain{_was(change)}"
     field = _field(stage, parts)
     if field is not None:
         return f"meta.yaml field `{field}`{_was(change)}"

@@ -147,6 +147,12 @@ def test_setting_names_the_setting(built):
     assert not states["compile:alpha"].stale
 
 
+def test_toolchain_setting_names_what_it_changes(built):
+    states = explain(*built, toolchain="gnu")
+    why = states["compile:alpha"].reasons
+    assert "toolchain kind zig -> gnu" in why and all(w.startswith(("toolchain ", "build tool ")) for w in why), why
+
+
 def test_engine_stage_version_names_the_code_version(built):
     compile_stage = STAGES["compile"]
     newer = type("NewerCompile", (type(compile_stage),), {"version": compile_stage.version + 1})()
