@@ -29,7 +29,9 @@ PACKAGES=(
   gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
   qemu-user qemu-user-binfmt binfmt-support patchelf
   # build machine tools used by the recipes' build.sh and by the fetchers
-  gcc g++ make perl m4 pkg-config file patch
+  gcc g++ make perl m4 pkg-config file patch cmake
+  # sqlite's full source tree (Debian's repack) makes its amalgamation with tclsh
+  tcl
   git mercurial subversion zstd xz-utils bzip2
   # `doit report` draws the recipe graph with dot
   graphviz

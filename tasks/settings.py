@@ -29,6 +29,7 @@ DEFAULT_SYSTEM_TOOLS: dict[str, tuple[str, str]] = {
     "ninja": ("ninja", "ninja-build"),
     "meson": ("meson", "meson"),
     "perl": ("perl", "perl"),
+    "tcl": ("tclsh", "tcl"),
     "pkg-config": ("pkg-config", "pkg-config"),
     "pkgconfig": ("pkg-config", "pkg-config"),
     "autoconf": ("autoconf", "autoconf"),

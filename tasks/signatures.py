@@ -32,7 +32,7 @@ ENVIRONMENT_VARIANT: dict[str, tuple[str, ...]] = {
     "numpy": ("NPY_VER",),
 }
 # A character that continues a path component: "/x/recipes" is not a prefix of "/x/recipes-2".
-_PATH_CHAR = r"[\w.+~@-]"
+_PATH_CHARS = "_.+~@-"        # with letters and digits
 
 
 def locations(recipe: Recipe | None, settings: Settings) -> tuple[tuple[str, str], ...]:
@@ -54,19 +54,39 @@ def _locations(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...
     return tuple(sorted(found.items(), key=lambda item: -len(item[0])))
 
 
-@lru_cache(maxsize=256)
-def _pattern(places: tuple[tuple[str, str], ...]) -> re.Pattern[str]:
-    return re.compile("(?:" + "|".join(re.escape(p) for p, _ in places) + f")(?!{_PATH_CHAR})")
+def _is_path_char(char: str) -> bool:
+    return char.isalnum() or char in _PATH_CHARS
+
+
+def _replace_places(value: str, places: tuple[tuple[str, str], ...]) -> str:
+    """``value`` with each place (longest first) that is not the start of a longer name
+    replaced by its symbolic name. A scan instead of a regular expression: every recipe has
+    its own places, and compiling a pattern per recipe dominated a no-op run of a big stack."""
+    if not any(place in value for place, _ in places):
+        return value
+    out: list[str] = []
+    i, n, plain = 0, len(value), 0
+    while i < n:
+        for place, name in places:
+            end = i + len(place)
+            if value.startswith(place, i) and (end == n or not _is_path_char(value[end])):
+                out.append(value[plain:i])
+                out.append(name)
+                i = plain = end
+                break
+        else:
+            i += 1
+    out.append(value[plain:])
+    return "".join(out)
 
 
 def portable(data: Any, places: tuple[tuple[str, str], ...]) -> Any:
     """``data`` (plain data) with every place of ``places`` written as its symbolic name."""
     if not places:
         return data
-    pattern, names = _pattern(places), dict(places)
 
     def text(value: str) -> str:
-        return pattern.sub(lambda m: names[m.group(0)], value) if "/" in value else value
+        return _replace_places(value, places) if "/" in value else value
 
     def walk(value: Any) -> Any:
         if isinstance(value, str):

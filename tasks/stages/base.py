@@ -227,7 +227,13 @@ class Context:
         return Ref(stage, recipe, platform or self.platform or self.settings.target_platform)
 
     def stamp_path(self, ref: Ref) -> Path:
-        return Layout(self.settings.cache_dir, ref.platform).stamp(ref.recipe or STACK_DIRNAME, ref.stage)
+        # asked several times per job and per dependent on every run: made once per run
+        paths = self.memo.setdefault("stamp_path", {})
+        path = paths.get(ref)
+        if path is None:
+            path = paths[ref] = Layout(self.settings.cache_dir, ref.platform).stamp(ref.recipe or STACK_DIRNAME,
+                                                                                    ref.stage)
+        return path
 
 
 class Stage:
@@ -339,8 +345,18 @@ def signature_parts(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs) -> dic
         # portable: the same recipe in another checkout or cache gets the same signature
         "inputs": portable(stage.inputs(recipe, ctx), locations(recipe, ctx.settings)),
         # fingerprints hold content only already (no location fields)
-        "upstream": {str(up): inputs[up].fingerprint() for up in inputs},
+        "upstream": {str(up): _fingerprint(inputs[up], ctx) for up in inputs},
     }
+
+
+def _fingerprint(result: Result, ctx: Context) -> Any:
+    """``result.fingerprint()``, once per result per run: a result is upstream of several jobs
+    (the memo holds the result too, so its id stays its own)."""
+    known = ctx.memo.setdefault("fingerprint", {})
+    found = known.get(id(result))
+    if found is None or found[0] is not result:
+        found = known[id(result)] = (result, result.fingerprint())
+    return found[1]
 
 
 def stage_signature(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs | None = None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,12 @@ def no_build_script_message(recipe: Recipe) -> str:
             "(a metapackage) has no `source:`")
 
 
-def recipe_file_digests(recipe: Recipe) -> dict[str, str]:
-    """Digests of recipe-directory files build.sh may read (patches are the patch stage's)."""
+def recipe_file_digests(recipe: Recipe, memo: dict | None = None) -> dict[str, str]:
+    """Digests of recipe-directory files build.sh may read (patches are the patch stage's).
+    ``memo`` (a run's ``Context.memo``): compile and package of a recipe both ask, once each."""
+    key = ("recipe_files", str(recipe.recipe_dir))
+    if memo is not None and key in memo:
+        return memo[key]
     patches = {os.path.realpath(p) for s in recipe.sources for p in s.patches}
     digests: dict[str, str] = {}
     for root, dirs, files in os.walk(recipe.recipe_dir):
@@ -78,6 +83,8 @@ def recipe_file_digests(recipe: Recipe) -> dict[str, str]:
             if rel in NOT_BUILD_INPUTS or os.path.realpath(full) in patches or name.startswith("."):
                 continue
             digests[rel] = sha256_file(Path(full))
+    if memo is not None:
+        memo[key] = digests
     return digests
 
 
@@ -87,9 +94,11 @@ def newest_mtime(tree: Path, floor: int = 315532800) -> int:
     for root, _dirs, files in os.walk(tree):
         for name in files:
             try:
-                newest = max(newest, int(os.lstat(os.path.join(root, name)).st_mtime))
+                st = os.lstat(os.path.join(root, name))
             except OSError:
                 continue
+            if not stat.S_ISLNK(st.st_mode):    # extraction gives a symlink the time it was made
+                newest = max(newest, int(st.st_mtime))
     return newest
 
 
@@ -188,7 +197,7 @@ class CompileStage(Stage):
             "variant": recipe.section("variant"),
             "environment_variant": environment_variant(recipe, ctx.settings,
                                                        recipe_scripts(recipe, build_script(recipe))),
-            "recipe_files": recipe_file_digests(recipe),
+            "recipe_files": recipe_file_digests(recipe, ctx.memo),
             "toolchain": toolchain_identity(tools),
             # no cpu_count: CPU_COUNT/MAKEFLAGS reach build.sh, but a build must not depend on them
         }

@@ -108,7 +108,7 @@ class PackageStage(Stage):
         return {
             "recipe": {k: recipe.section(k) for k in ("name", "version", "build", "requirements", "test",
                                                        "about", "extra", "outputs", "rendered_text")},
-            "recipe_files": recipe_file_digests(recipe),
+            "recipe_files": recipe_file_digests(recipe, ctx.memo),
             "link_scripts": {k: sha256_file(Path(v)) for k, v in recipe.link_scripts.items()},
             "test_scripts": {f"{p.name}/{Path(s).name}": sha256_file(Path(s))
                              for p in package_recipes(recipe) for s in p.test.scripts},
