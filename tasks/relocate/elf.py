@@ -1,9 +1,15 @@
-"""ELF facts (machine, DT_NEEDED, search path, glibc floor) and $ORIGIN-relative relocation, with lief.
+"""ELF facts (machine, DT_NEEDED, search path, glibc floor) and $ORIGIN-relative relocation.
 
 A package is built in a long host prefix and installed somewhere else, so an absolute
 RPATH/RUNPATH into the host prefix would point nowhere after installation. Rewriting it
 relative to ``$ORIGIN`` (the directory of the file itself) keeps it valid wherever the
-package lands. lief edits the dynamic section in place and keeps the binary runnable.
+package lands.
+
+The facts come from ``elfread`` (plain ``struct``; importing lief costs half a second of CPU
+per build). A new search path no longer than the old one is written over the old string in
+``.dynstr`` (NUL-padded, nothing moves); anything else (an entry to add or remove, a longer
+value, a string another reference shares) goes to lief, imported only then, which edits the
+dynamic section and keeps the binary runnable.
 
 Reproducible bytes: lief rebuilds ``.dynstr`` but leaves what followed the live strings
 (the tail of the old search path) in place; those unreferenced bytes are zeroed. And the
@@ -20,18 +26,19 @@ import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import lief
+from .elfread import DT_RPATH, DT_RUNPATH, ELF_MAGIC, STRING_TAGS, ElfError, ElfFile
+from .elfread import read as read_elf
 
-lief.logging.disable()
-
-ELF_MAGIC = b"\x7fELF"
+if TYPE_CHECKING:  # lief is imported only by the edits that need it
+    import lief
 ORIGIN_TOKENS = ("$ORIGIN", "${ORIGIN}")
 SEARCH_TAGS = ("RPATH", "RUNPATH")
+_TAG_IDS = {"RPATH": DT_RPATH, "RUNPATH": DT_RUNPATH}
 _GLIBC_VERSION = re.compile(r"^GLIBC_(\d+(?:\.\d+)+)$")
 
-# conda subdir -> (lief machine name, ELF class) of the binaries a package for it may hold
+# conda subdir -> (machine name as lief spells it, ELF class) of the binaries a package for it may hold
 TARGET_MACHINES: dict[str, tuple[str, int]] = {
     "linux-aarch64": ("AARCH64", 64),
     "linux-64": ("X86_64", 64),
@@ -104,51 +111,51 @@ def is_elf(path: Path) -> bool:
         return fh.read(4) == ELF_MAGIC
 
 
-def parse(path: Path) -> lief.ELF.Binary | None:
-    """The lief binary, or None when lief cannot read the file (truncated, exotic)."""
-    try:
-        return lief.ELF.parse(str(path))
-    except Exception:  # lief raises assorted errors on malformed input
+def parse(path: Path) -> ElfFile | None:
+    """The parsed file (its facts checked readable), or None for a truncated or exotic one."""
+    binary = read_elf(path)
+    if binary is None:
         return None
+    try:
+        binary.info = _describe(binary)  # type: ignore[attr-defined]
+    except (ElfError, UnicodeError):
+        return None
+    return binary
 
 
-def _entry_paths(binary: lief.ELF.Binary, tag: str) -> tuple[str, ...]:
-    entry = binary.get(lief.ELF.DynamicEntry.TAG[tag])
-    return tuple(p for p in entry.paths if p) if entry is not None else ()
+def describe(binary: ElfFile) -> ElfInfo:
+    return binary.info  # type: ignore[attr-defined]
 
 
-def describe(binary: lief.ELF.Binary) -> ElfInfo:
-    header = binary.header
-    soname = binary.get(lief.ELF.DynamicEntry.TAG.SONAME)
+def _describe(binary: ElfFile) -> ElfInfo:
+    soname = binary.first(14)  # DT_SONAME
     return ElfInfo(
-        machine=header.machine_type.name,
-        bits=64 if header.identity_class.name == "ELF64" else 32,
-        file_type=header.file_type.name,
-        dynamic=len(binary.dynamic_entries) > 0,
-        needed=tuple(binary.libraries),
-        rpath=_entry_paths(binary, "RPATH"),
-        runpath=_entry_paths(binary, "RUNPATH"),
-        soname=soname.name if soname is not None else None,
+        machine=binary.machine,
+        bits=binary.bits,
+        file_type=binary.type_name,
+        dynamic=binary.has_dynamic,
+        needed=tuple(binary.strings(1)),  # DT_NEEDED
+        rpath=binary.paths(DT_RPATH),
+        runpath=binary.paths(DT_RUNPATH),
+        soname=binary.string(soname.value) if soname is not None else None,
         glibc=_glibc_floor(binary),
     )
 
 
-def _glibc_floor(binary: lief.ELF.Binary) -> GlibcFloor | None:
+def _glibc_floor(binary: ElfFile) -> GlibcFloor | None:
     best: str | None = None
-    for requirement in binary.symbols_version_requirement:
-        for aux in requirement.get_auxiliary_symbols():
-            match = _GLIBC_VERSION.match(aux.name)
+    for _, versions in binary.version_needs():
+        for _, name in versions:
+            match = _GLIBC_VERSION.match(name)
             if match and (best is None or version_key(match.group(1)) > version_key(best)):
                 best = match.group(1)
     if best is None:
         return None
     needs: dict[str, str] = {}
-    for sym in binary.imported_symbols:
-        version = sym.symbol_version
-        if version is not None and version.has_auxiliary_version:
-            match = _GLIBC_VERSION.match(version.symbol_version_auxiliary.name)
-            if match:
-                needs.setdefault(sym.name, match.group(1))
+    for name, version in binary.imported_versions():
+        match = _GLIBC_VERSION.match(version)
+        if match:
+            needs.setdefault(name, match.group(1))
     ordered = tuple(sorted(needs.items(), key=lambda item: (tuple(-k for k in version_key(item[1])), item[0])))
     symbol = next((name for name, version in ordered if version == best), "")
     return GlibcFloor(best, symbol, ordered)
@@ -157,7 +164,7 @@ def _glibc_floor(binary: lief.ELF.Binary) -> GlibcFloor | None:
 def glibc_floor(path: Path) -> GlibcFloor | None:
     """Newest GLIBC_x.y version ``path`` requires (and a symbol needing it); None if none."""
     binary = parse(path)
-    return _glibc_floor(binary) if binary is not None else None
+    return describe(binary).glibc if binary is not None else None
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -216,65 +223,114 @@ def search_dirs(entries: Sequence[str], rel: str, prefix: str) -> tuple[str, ...
     return tuple(dict.fromkeys(out))
 
 
-def relocate(binary: lief.ELF.Binary, path: Path, rel: str, prefix: str,
+def relocate(binary: ElfFile, path: Path, rel: str, prefix: str,
              rpaths: Sequence[str]) -> tuple[RpathChange, ...]:
     """Rewrite the search path(s) of ``path`` in place; returns what changed (may be nothing).
 
     An existing DT_RUNPATH or DT_RPATH keeps its kind (the toolchain chose it); a file with
     neither gets a DT_RPATH, as conda-build's ``patchelf --force-rpath`` gives.
     """
-    tags = lief.ELF.DynamicEntry.TAG
-    present = [t for t in SEARCH_TAGS if binary.get(tags[t]) is not None] or ["RPATH"]
+    present = [t for t in SEARCH_TAGS if binary.first(_TAG_IDS[t]) is not None] or ["RPATH"]
     changes: list[RpathChange] = []
     for tag in present:
-        entry = binary.get(tags[tag])
-        old = tuple(p for p in entry.paths if p) if entry is not None else ()
+        old = binary.paths(_TAG_IDS[tag])
         new, dropped = relative_search_path(old, rel, prefix, rpaths)
-        if new == old:
-            continue
-        if entry is None:
-            binary.add(lief.ELF.DynamicEntryRpath(list(new)))
-        elif not new:
-            binary.remove(entry)
-        else:
-            entry.paths = list(new)
-        changes.append(RpathChange(tag, old, new, dropped))
+        if new != old:
+            changes.append(RpathChange(tag, old, new, dropped))
     if changes:
-        _write(binary, path, {c.tag: c.new for c in changes}, [":".join(c.old) for c in changes if c.old])
+        expected = {c.tag: c.new for c in changes}
+        data = _overwritten(binary, changes)
+        if data is not None:
+            _replace_checked(path, describe(binary), expected, lambda tmp: tmp.write_bytes(data), "")
+        else:
+            _relocate_with_lief(path, describe(binary), changes)
     return tuple(changes)
 
 
-class RelocationError(RuntimeError):
-    """lief could not write a file with the wanted search path (the file is left unchanged)."""
-
-
-def _write(binary: lief.ELF.Binary, path: Path, expected: dict[str, tuple[str, ...]],
-           old_values: Sequence[str] = ()) -> None:
-    """Rebuild next to the file, blank what is left of the old search path, check the result,
-    and rename it over the file (same mode)."""
-    mode = path.stat().st_mode & 0o7777
-    needed, soname = list(binary.libraries), _soname(binary)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".lief")
-    os.close(fd)
+def _overwritten(binary: ElfFile, changes: Sequence[RpathChange]) -> bytes | None:
+    """The file's bytes with each new search path written over its old string in ``.dynstr``
+    (NUL-padded), or None when that cannot be done: an entry to add or remove, a longer
+    value, or a string another reference shares (string tables share suffixes)."""
+    if binary.strtab is None:
+        return None
+    start, size = binary.strtab
+    edits: dict[int, tuple[int, bytes]] = {}   # string offset -> (old length, new bytes)
+    edited: set[int] = set()                   # the dynamic entries rewritten
+    for change in changes:
+        entry = binary.first(_TAG_IDS[change.tag])
+        if entry is None or not change.new:
+            return None
+        old = binary.string(entry.value).encode("utf-8", "surrogateescape")
+        new = ":".join(change.new).encode("utf-8", "surrogateescape")
+        if len(new) > len(old) or entry.value + len(old) > size or edits.get(entry.value, (0, new))[1] != new:
+            return None
+        edits[entry.value] = (len(old), new)
+        edited.add(entry.index)
     try:
-        binary.write(tmp)
-        written = parse(Path(tmp))
-        if written is not None and old_values:
-            if blank_stale_strings(Path(tmp), written, old_values):
-                written = parse(Path(tmp))
-        if written is None or any(_entry_paths(written, t) != v for t, v in expected.items()) \
-                or list(written.libraries) != needed or _soname(written) != soname:
-            raise RelocationError(f"lief wrote an unreadable or unchanged {path.name}")
+        others = binary.table_string_offsets() | {d.value for d in binary.dynamic
+                                                  if d.tag in STRING_TAGS and d.index not in edited}
+    except ElfError:
+        return None
+    data = bytearray(binary.data)
+    for offset, (length, new) in edits.items():
+        if any(offset <= ref < offset + length for ref in others):
+            return None
+        data[start + offset:start + offset + length] = new.ljust(length, b"\0")
+    return bytes(data)
+
+
+class RelocationError(RuntimeError):
+    """A file could not be written with the wanted search path (the file is left unchanged)."""
+
+
+def _replace_checked(path: Path, before: ElfInfo, expected: dict[str, tuple[str, ...]],
+                     write, tool: str) -> None:
+    """Write the new file next to ``path`` (``write(tmp)``), check it has the expected search
+    path(s) and the same DT_NEEDED and SONAME, and rename it over ``path`` (same mode)."""
+    mode = path.stat().st_mode & 0o7777
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".elf")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        written = parse(tmp)
+        info = describe(written) if written is not None else None
+        if info is None or any(getattr(info, t.lower()) != v for t, v in expected.items()) \
+                or info.needed != before.needed or info.soname != before.soname:
+            raise RelocationError(f"{tool or 'the in-place edit'} wrote an unreadable or unchanged {path.name}")
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if tmp.exists():
+            tmp.unlink()
 
 
-def _soname(binary: lief.ELF.Binary) -> str | None:
-    entry = binary.get(lief.ELF.DynamicEntry.TAG.SONAME)
-    return entry.name if entry is not None else None
+def _relocate_with_lief(path: Path, before: ElfInfo, changes: Sequence[RpathChange]) -> None:
+    """The edits that move things (an entry added or removed, a longer string): lief rebuilds
+    the file; then what is left of the old search path is blanked."""
+    import lief
+    lief.logging.disable()
+    binary = lief.ELF.parse(str(path))
+    if binary is None:
+        raise RelocationError(f"lief cannot read {path.name}")
+    tags = lief.ELF.DynamicEntry.TAG
+    for change in changes:
+        entry = binary.get(tags[change.tag])
+        if entry is None:
+            binary.add(lief.ELF.DynamicEntryRpath(list(change.new)))
+        elif not change.new:
+            binary.remove(entry)
+        else:
+            entry.paths = list(change.new)
+    old_values = [":".join(c.old) for c in changes if c.old]
+
+    def write(tmp: Path) -> None:
+        binary.write(str(tmp))
+        written = lief.ELF.parse(str(tmp))
+        if written is not None and old_values:
+            blank_stale_strings(tmp, written, old_values)
+
+    _replace_checked(path, before, {c.tag: c.new for c in changes}, write, "lief")
 
 
 def _live_strings(binary: lief.ELF.Binary) -> set[bytes]:
@@ -308,6 +364,7 @@ def blank_stale_strings(path: Path, binary: lief.ELF.Binary, old_values: Sequenc
     no string the file references ends with it (string tables share suffixes). Returns
     whether the file changed.
     """
+    import lief
     tags = lief.ELF.DynamicEntry.TAG
     strtab, strsz = binary.get(tags.STRTAB), binary.get(tags.STRSZ)
     if strtab is None or strsz is None:
