@@ -111,6 +111,11 @@ class Layout:
         """Packages being written, renamed into the channel when complete (emptied per run)."""
         return self.tmp / "publish"
 
+    @property
+    def core_claims(self) -> Path:
+        """One file per running build script: the cores it was given (tasks/cores.py)."""
+        return self.tmp / "cores"
+
     def vcs(self, kind: str, key: str) -> Path:
         return self.cache / "vcs" / kind / key
 

@@ -1,10 +1,13 @@
-"""Issue 16: a parallel build starts the longest recorded chain first (critical-path order)."""
+"""Issue 16: a parallel build starts the longest recorded chain first (critical-path order), and
+a build script gets the cores other running builds do not hold."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 from doit_runner import TEXT_BUILD, run_doit, write_recipe
 from tasks.engine import Engine
@@ -71,3 +74,27 @@ def test_a_parallel_build_starts_the_longest_recorded_chain_first(tmp_path):
     runs = [json.loads(line) for line in Layout(second, "").run_log.read_text().splitlines()]
     started = [r["task"] for r in sorted(runs, key=lambda r: r["start"]) if r.get("session") != runs[0].get("session")]
     assert started[0].endswith(":z1"), started
+
+
+def test_a_build_gets_the_cores_other_running_builds_do_not_hold(tmp_path):
+    """tasks/cores.py with a real second process holding its claim."""
+    import subprocess
+
+    from tasks.cores import claimed_cores
+    claims = tmp_path / "cores"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]);"
+         "from tasks.cores import claimed_cores; from pathlib import Path\n"
+         "with claimed_cores(Path(sys.argv[2]), 3) as n:\n print(n, flush=True); time.sleep(30)",
+         str(Path(__file__).resolve().parent.parent), str(claims)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "3"        # alone: every core
+        with claimed_cores(claims, 4) as cores:
+            assert cores == 1                                 # 3 of 4 held by the other build
+    finally:
+        holder.kill()
+        holder.wait()
+    (claims / "999999999").write_text("4")                    # a dead process's claim is ignored
+    with claimed_cores(claims, 4) as cores:
+        assert cores == 4
+    assert not (claims / str(os.getpid())).exists()

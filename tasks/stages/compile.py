@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..buildenv import build_environment, reentry_script
+from ..cores import claimed_cores
 from ..crosspython import build_python_specs, cross_python
 from ..crosspython import prepare as prepare_cross_python
 from ..envs import create_env, package_run_exports
@@ -261,7 +262,10 @@ class CompileStage(Stage):
         reenter.chmod(0o755)
 
         log.note(f"# re-enter this build's environment: bash {reenter}")
-        with prefetching(POST_BUILD_MODULES):  # loads while build.sh runs; the package stage needs them
+        with claimed_cores(layout.core_claims, settings.cpu_count) as cores, prefetching(POST_BUILD_MODULES):
+            if cores != settings.cpu_count:     # other builds hold the rest (tasks/cores.py)
+                env.update(CPU_COUNT=str(cores), MAKEFLAGS=f"-j{cores}")
+                log.note(f"# {cores} of {settings.cpu_count} cores: other builds are running")
             proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
                                   stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
