@@ -6,12 +6,12 @@ relative to ``$ORIGIN`` (the directory of the file itself) keeps it valid wherev
 package lands.
 
 The facts come from ``elfread`` (plain ``struct``; importing lief costs half a second of CPU
-per build). A new search path no longer than the old one is written over the old string in
-``.dynstr`` (NUL-padded, nothing moves); anything else (an entry to add or remove, a longer
-value, a string another reference shares) goes to lief, imported only then, which edits the
-dynamic section and keeps the binary runnable.
+per build), and ``elfedit`` makes the usual edits without lief: a shorter search path written
+over the old string, a new one appended to the last loadable segment. What it cannot do (an
+entry to remove or lengthen, a shared string, a segment with ``.bss``) goes to lief, imported
+only then, which rebuilds the dynamic section and keeps the binary runnable.
 
-Reproducible bytes: lief rebuilds ``.dynstr`` but leaves what followed the live strings
+Reproducible bytes: the edits without lief leave nothing of the old value. lief rebuilds ``.dynstr`` but leaves what followed the live strings
 (the tail of the old search path) in place; those unreferenced bytes are zeroed. And the
 GNU build-id, which the linker computed from the file it wrote, is recomputed from the
 final content (``set_build_id``), as debugedit's ``--build-id`` does.
@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from .elfread import DT_RPATH, DT_RUNPATH, ELF_MAGIC, STRING_TAGS, ElfError, ElfFile
+from . import elfedit
+from .elfread import DT_RPATH, DT_RUNPATH, ELF_MAGIC, ElfError, ElfFile
 from .elfread import read as read_elf
 
 if TYPE_CHECKING:  # lief is imported only by the edits that need it
@@ -239,7 +240,7 @@ def relocate(binary: ElfFile, path: Path, rel: str, prefix: str,
             changes.append(RpathChange(tag, old, new, dropped))
     if changes:
         expected = {c.tag: c.new for c in changes}
-        data = _overwritten(binary, changes)
+        data = _edited(binary, changes)
         if data is not None:
             _replace_checked(path, describe(binary), expected, lambda tmp: tmp.write_bytes(data), "")
         else:
@@ -247,36 +248,17 @@ def relocate(binary: ElfFile, path: Path, rel: str, prefix: str,
     return tuple(changes)
 
 
-def _overwritten(binary: ElfFile, changes: Sequence[RpathChange]) -> bytes | None:
-    """The file's bytes with each new search path written over its old string in ``.dynstr``
-    (NUL-padded), or None when that cannot be done: an entry to add or remove, a longer
-    value, or a string another reference shares (string tables share suffixes)."""
-    if binary.strtab is None:
-        return None
-    start, size = binary.strtab
-    edits: dict[int, tuple[int, bytes]] = {}   # string offset -> (old length, new bytes)
-    edited: set[int] = set()                   # the dynamic entries rewritten
-    for change in changes:
-        entry = binary.first(_TAG_IDS[change.tag])
-        if entry is None or not change.new:
-            return None
-        old = binary.string(entry.value).encode("utf-8", "surrogateescape")
-        new = ":".join(change.new).encode("utf-8", "surrogateescape")
-        if len(new) > len(old) or entry.value + len(old) > size or edits.get(entry.value, (0, new))[1] != new:
-            return None
-        edits[entry.value] = (len(old), new)
-        edited.add(entry.index)
+def _edited(binary: ElfFile, changes: Sequence[RpathChange]) -> bytes | None:
+    """The new bytes when ``elfedit`` can make the change without lief, else None."""
+    values = {_TAG_IDS[c.tag]: ":".join(c.new).encode("utf-8", "surrogateescape") for c in changes}
     try:
-        others = binary.table_string_offsets() | {d.value for d in binary.dynamic
-                                                  if d.tag in STRING_TAGS and d.index not in edited}
-    except ElfError:
-        return None
-    data = bytearray(binary.data)
-    for offset, (length, new) in edits.items():
-        if any(offset <= ref < offset + length for ref in others):
-            return None
-        data[start + offset:start + offset + length] = new.ljust(length, b"\0")
-    return bytes(data)
+        if all(binary.first(tag) is not None for tag in values):
+            return elfedit.overwritten(binary, values)
+        if len(changes) == 1 and not changes[0].old and changes[0].new:
+            return elfedit.appended(binary, *values.popitem())
+    except (ElfError, struct.error):
+        pass
+    return None
 
 
 class RelocationError(RuntimeError):

@@ -79,6 +79,7 @@ class ElfFile:
             self.file_type, self.machine_id = struct.unpack_from(e + "HH", data, 16)
             phoff, shoff = struct.unpack_from(e + "II", data, 0x1C)
             phentsize, phnum, shentsize, shnum = struct.unpack_from(e + "HHHH", data, 0x2A)
+        self.phoff, self.phentsize, self.shoff, self.shentsize = phoff, phentsize, shoff, shentsize
         self.segments = [self._segment(phoff + i * phentsize) for i in range(phnum if phentsize else 0)]
         # sections: (type, addr, offset, size, link, entsize)
         self.sections = [self._section(shoff + i * shentsize)
