@@ -43,6 +43,12 @@ if [[ "${CONDA_BUILD_CROSS_COMPILATION}" == "1" ]]; then
   args+=(--with-build-python="${BUILD_PREFIX}/bin/python${VER}")
 fi
 
+# The build date in sys.version: the source's epoch, spelt as __DATE__/__TIME__ would be
+# (zig cc refuses those macros: -Werror=date-time, they make builds unreproducible).
+sed -i -e "s|#define DATE __DATE__|#define DATE \"$(date -u -d "@${SOURCE_DATE_EPOCH}" '+%b %e %Y')\"|" \
+       -e "s|#define TIME __TIME__|#define TIME \"$(date -u -d "@${SOURCE_DATE_EPOCH}" '+%T')\"|" \
+       Modules/getbuildinfo.c
+
 ./configure "${args[@]}"
 
 make -j"${CPU_COUNT}"
@@ -51,17 +57,20 @@ make -j"${CPU_COUNT}"
 make install COMPILEALL_OPTS="-j${CPU_COUNT} --invalidation-mode=checked-hash"
 
 # No module may be missing silently: setup.py and Modules/Setup.stdlib only print the
-# ones they could not build.
+# ones they could not build. A module counts when it is a shared library in lib-dynload
+# or built into libpython (Modules/config.c lists those).
 dynload="${PREFIX}/lib/python${VER}/lib-dynload"
-missing=()
-for mod in _ssl _hashlib _sqlite3 zlib _bz2 _lzma _ctypes readline _curses _curses_panel \
-           _decimal _uuid pyexpat _elementtree _blake2 _sha3 _json _socket select _posixsubprocess \
-           _multiprocessing math cmath array _struct binascii unicodedata; do
-  compgen -G "${dynload}/${mod}.cpython-*.so" > /dev/null || missing+=("${mod}")
-done
+expected=(_ssl _hashlib _sqlite3 zlib _bz2 _lzma _ctypes readline _curses _curses_panel _decimal
+          _uuid pyexpat _elementtree _blake2 _sha3 _json _socket select _posixsubprocess
+          _multiprocessing math cmath array _struct binascii unicodedata _datetime _pickle)
 if [[ -f "${PREFIX}/include/gdbm.h" ]]; then
-  compgen -G "${dynload}/_gdbm.cpython-*.so" > /dev/null || missing+=(_gdbm)
+  expected+=(_gdbm)
 fi
+missing=()
+for mod in "${expected[@]}"; do
+  compgen -G "${dynload}/${mod}.cpython-*.so" > /dev/null || grep -q "PyInit_${mod}(" Modules/config.c \
+    || missing+=("${mod}")
+done
 if (( ${#missing[@]} )); then
   echo "python: extension modules not built: ${missing[*]} (see 'necessary bits' in the build log)" >&2
   exit 1
@@ -69,7 +78,6 @@ fi
 
 ln -sf "python${VER}" "${PREFIX}/bin/python"
 ln -sf "python${VER}-config" "${PREFIX}/bin/python-config"
-ln -sf "pydoc${VER}" "${PREFIX}/bin/pydoc"
 
 # the test suite (tens of MB) goes, as in conda-forge's package
 rm -rf "${PREFIX}/lib/python${VER}/test"
