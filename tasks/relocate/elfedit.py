@@ -59,9 +59,11 @@ def overwritten(binary: ElfFile, values: Mapping[int, bytes]) -> bytes | None:
         return None
     data = bytearray(binary.data)
     for offset, (length, new) in edits.items():
-        if any(offset <= ref < offset + length for ref in others):
+        # another string that starts in this one or runs into it ends at the same NUL
+        end = start + offset + length
+        if any(ref < offset + length and binary.data.find(b"\0", start + ref, end + 1) == end for ref in others):
             return None
-        data[start + offset:start + offset + length] = new.ljust(length, b"\0")
+        data[start + offset:end] = new.ljust(length, b"\0")
     return bytes(data)
 
 
