@@ -53,6 +53,15 @@ def parse_archive_name(file_name: str) -> ArchiveName | None:
     return None
 
 
+def remove_older_builds(channel_dir: Path, name: str, keep: str) -> None:
+    """Other files of package ``name`` in a channel subdir than ``keep``: older builds of a
+    recipe would compete with the new one in the solver."""
+    for path in channel_dir.iterdir():
+        parsed = parse_archive_name(path.name)
+        if path.name != keep and parsed is not None and parsed.name == name:
+            path.unlink()
+
+
 @dataclass(frozen=True)
 class IndexMeta:
     """The fields of info/index.json."""

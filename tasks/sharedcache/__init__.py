@@ -243,12 +243,9 @@ def _restore(t: Template, stage: "Stage", ref: "Ref", ctx: "Context", recipe: "R
 
 def _drop_older_builds(ctx: "Context", result: Any) -> None:
     """A restored package replaces the recipe's older builds in the channel, as a made one does."""
-    from ..condapkg import parse_archive_name
+    from ..condapkg import remove_older_builds
     for p in result.packages:
-        for path in ctx.layout.channel_subdir(p.subdir).iterdir():
-            parsed = parse_archive_name(path.name)
-            if path.name != p.archive and parsed is not None and parsed.name == p.name:
-                path.unlink()
+        remove_older_builds(ctx.layout.channel_subdir(p.subdir), p.name, p.archive)
 
 
 def _dependents_missing(t: Template, stage: "Stage", ref: "Ref", ctx: "Context", result: "Result") -> str | None:

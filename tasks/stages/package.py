@@ -255,7 +255,7 @@ def _publish(ctx: Context, root: Path, index: IndexMeta, files: tuple[str, ...],
     atomic), which every run that takes the cache lock empties: a killed stage leaves nothing
     in the published directory.
     """
-    from ..condapkg import create_archive
+    from ..condapkg import create_archive, remove_older_builds
     settings = ctx.settings
     channel_dir = ctx.layout.channel_subdir(index.subdir)
     channel_dir.mkdir(parents=True, exist_ok=True)
@@ -264,7 +264,7 @@ def _publish(ctx: Context, root: Path, index: IndexMeta, files: tuple[str, ...],
         create_archive(root, files, info_files, tmp, stem=index.stem, fmt=settings.package_format,
                        mtime=int(built_at_ms) // 1000, compression_level=settings.compression_level)
         os.chmod(tmp, 0o644)
-    _remove_stale(channel_dir, index.name, archive.name)
+    remove_older_builds(channel_dir, index.name, archive.name)
     return archive
 
 
@@ -274,10 +274,3 @@ def _dependency_files(host_prefix: Path, host_records: tuple[HostRecord, ...]) -
     return {r.name: installed_files(host_prefix, r.name) for r in host_records}
 
 
-def _remove_stale(channel_dir: Path, name: str, keep: str) -> None:
-    """Older builds of this recipe would compete with the new one in the solver."""
-    from ..condapkg import parse_archive_name
-    for path in channel_dir.iterdir():
-        parsed = parse_archive_name(path.name)
-        if path.name != keep and parsed is not None and parsed.name == name:
-            path.unlink()
