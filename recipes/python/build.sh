@@ -49,6 +49,10 @@ sed -i -e "s|#define DATE __DATE__|#define DATE \"$(date -u -d "@${SOURCE_DATE_E
        -e "s|#define TIME __TIME__|#define TIME \"$(date -u -d "@${SOURCE_DATE_EPOCH}" '+%T')\"|" \
        Modules/getbuildinfo.c
 
+# libpython's soname: `-Wl,-h<name>` is GNU ld's short spelling, which zig cc refuses
+# (unsupported linker arg); `-soname` works with both linkers.
+sed -i -e 's/-Wl,-h/-Wl,-soname,/g' Makefile.pre.in
+
 ./configure "${args[@]}"
 
 make -j"${CPU_COUNT}"
