@@ -51,10 +51,15 @@ sed -i -e "s|#define DATE __DATE__|#define DATE \"$(date -u -d "@${SOURCE_DATE_E
 
 # libpython's soname: `-Wl,-h<name>` is GNU ld's short spelling, which zig cc refuses
 # (unsupported linker arg); `-soname` works with both linkers.
-sed -i -e 's/-Wl,-h/-Wl,-soname,/g' Makefile.pre.in
+# zig cc also cannot link a library from shared libraries alone (libpython3.so, the
+# stable-ABI stub that only needs libpython3.11): it gets an empty object.
+sed -i -e 's/-Wl,-h/-Wl,-soname,/g' \
+       -e 's/-o $@ -Wl,-soname,$@ $^$/-o $@ -Wl,-soname,$@ Modules\/_empty.o $^/' Makefile.pre.in
+: > Modules/_empty.c
 
 ./configure "${args[@]}"
 
+${CC} ${CFLAGS} -c -o Modules/_empty.o Modules/_empty.c
 make -j"${CPU_COUNT}"
 # stdlib .pyc compiled by PYTHON_FOR_BUILD (the build-platform python when cross compiling);
 # checked-hash pycs stay valid when the installer rewrites file times or a text file's prefix
