@@ -36,7 +36,7 @@ def job_states(jobs: Sequence[tuple[Any, Any, Any]]) -> list[JobState]:
         if ref in states:
             return states[ref]
         stage, ctx = by_ref[ref]
-        target = ctx.settings.target_platform
+        target = ctx.plan.target   # the run's target: tasks off it are named stage:recipe@platform
         recipe = ctx.stack.recipe(ref.recipe) if ref.recipe else None
         ups = [up for up in stage.upstream(recipe, ctx) if up in by_ref]
         running = [up.task(target) for up in ups if judge(up).stale]

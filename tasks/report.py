@@ -44,7 +44,7 @@ def upstream_tasks(jobs: Sequence[tuple[Any, Any, Any]]) -> dict[str, list[str]]
     """task -> the tasks of its declared upstream results."""
     out: dict[str, list[str]] = {}
     for stage, ref, ctx in jobs:
-        target = ctx.settings.target_platform
+        target = ctx.plan.target   # the run's target: tasks off it are named stage:recipe@platform
         recipe = ctx.stack.recipe(ref.recipe) if ref.recipe else None
         out[ref.task(target)] = [up.task(target) for up in stage.upstream(recipe, ctx)]
     return out

@@ -37,7 +37,7 @@ def status_rows(jobs: Sequence[tuple[Any, Any, Any]], plan: Plan, layout: Layout
             continue
         ctx = next(c for _s, r, c in own if r.platform == platform) if any(r.platform for _s, r, _c in own) \
             else own[0][2]
-        target = ctx.settings.target_platform
+        target = ctx.plan.target   # the run's target: tasks off it are named stage:recipe@platform
         recipe = ctx.stack.recipe(name)
         current = sum(1 for _s, ref, _c in own if not states[ref.task(target)].stale)
         finished, build, size, floor, test = 0.0, "-", 0, "-", "not run"

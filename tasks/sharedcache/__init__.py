@@ -120,7 +120,7 @@ def obtain(t: Template, stage: "Stage", ref: "Ref", ctx: "Context", recipe: "Rec
            sig: str) -> Obtained:
     """The job's result: restored from the shared cache, made on a Dask worker, or made here."""
     settings = ctx.settings
-    task = ref.task(settings.target_platform)
+    task = ref.task(ctx.plan.target)
     if not (settings.shared_cache or settings.executor) or _LOCAL_ONLY.get():
         return Obtained(stage.run(recipe, ctx, inputs), publish=shares(settings, stage.name) and settings.shared_write)
     if settings.executor and not settings.shared_cache:
@@ -145,7 +145,7 @@ def publish(stage: "Stage", ref: "Ref", ctx: "Context", recipe: "Recipe | None",
     if not got.publish:
         return
     settings = ctx.settings
-    task = ref.task(settings.target_platform)
+    task = ref.task(ctx.plan.target)
     record_only = stage.name in RECORD_ONLY
     cache = settings.cache_dir.resolve()
     outputs = [] if record_only else [Path(p).resolve() for p in _outputs(stage, recipe, ctx, got.result)]
@@ -210,7 +210,7 @@ def _restore(t: Template, stage: "Stage", ref: "Ref", ctx: "Context", recipe: "R
     """The job's entry restored and verified, or None (a miss, a refused entry, a failing store:
     the line says which and the stage runs)."""
     settings = ctx.settings
-    task = ref.task(settings.target_platform)
+    task = ref.task(ctx.plan.target)
     try:
         store = store_of(settings)
         blob = store.read(entry_key(stage.name, sig))
@@ -259,7 +259,7 @@ def _dependents_missing(t: Template, stage: "Stage", ref: "Ref", ctx: "Context",
         ups = dep.upstream(t.recipe(dref, ctx), ctx)
         if ref not in ups:
             continue
-        task = dref.task(settings.target_platform)
+        task = dref.task(ctx.plan.target)
         results = {}
         for up in ups:
             results[up] = result if up == ref else t.read_result(up, ctx)
@@ -288,7 +288,7 @@ def _materialize(t: Template, stage: "Stage", ref: "Ref", ctx: "Context", recipe
         up_stage = ctx.stages[up.stage]
         if not up_stage.output_paths(t.recipe(up, ctx), ctx, found[1]):
             continue
-        _say(f"{ref.task(ctx.settings.target_platform)}: {up.task(ctx.settings.target_platform)} was restored "
+        _say(f"{ref.task(ctx.plan.target)}: {up.task(ctx.plan.target)} was restored "
              f"without its files; running it here first")
         token = _LOCAL_ONLY.set(True)
         try:
@@ -327,5 +327,5 @@ def _file_dependents(t: Template, stage: "Stage", ref: "Ref", ctx: "Context") ->
         if dep.scope == stage.scope and dep.name != stage.name:
             dref = ctx.ref(dep.name, ref.recipe, ref.platform or None)
             if ref in dep.upstream(t.recipe(dref, ctx), ctx):
-                out.append(dref.task(ctx.settings.target_platform))
+                out.append(dref.task(ctx.plan.target))
     return out

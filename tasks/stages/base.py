@@ -420,7 +420,7 @@ def is_current(stage: Stage, ref: Ref, ctx: Context) -> bool:
     had_stamp, why = stale
     if had_stamp:
         from ..explain import summary
-        print(f"condoit: {ref.task(ctx.settings.target_platform)} runs again: {summary(why)}", file=sys.stderr)
+        print(f"condoit: {ref.task(ctx.plan.target)} runs again: {summary(why)}", file=sys.stderr)
     return False
 
 
@@ -429,7 +429,7 @@ def execute(stage: Stage, ref: Ref, ctx: Context) -> TaskFailed | None:
     what the run cost); every run, failed or not, is appended to the run log (``doit report``)."""
     stamp_path = ctx.stamp_path(ref)
     recipe = _recipe(ref, ctx)
-    task = ref.task(ctx.settings.target_platform)
+    task = ref.task(ctx.plan.target)
     clock = RunClock.start()
     try:
         inputs = load_inputs(stage, ref, ctx)
