@@ -26,7 +26,7 @@ import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from . import elfedit
 from .elfread import DT_RPATH, DT_RUNPATH, ELF_MAGIC, ElfError, ElfFile
@@ -266,7 +266,7 @@ class RelocationError(RuntimeError):
 
 
 def _replace_checked(path: Path, before: ElfInfo, expected: dict[str, tuple[str, ...]],
-                     write, tool: str) -> None:
+                     write: Callable[[Path], object], tool: str) -> None:
     """Write the new file next to ``path`` (``write(tmp)``), check it has the expected search
     path(s) and the same DT_NEEDED and SONAME, and rename it over ``path`` (same mode)."""
     mode = path.stat().st_mode & 0o7777
