@@ -18,7 +18,7 @@ from ..buildenv import SYSTEM_PATH
 from ..envs import create_env
 from ..errors import CondoitError
 from ..fsutil import remove_tree, write_bytes_atomic
-from ..model import Recipe
+from ..model import Recipe, spec_name
 from ..outputs import package_recipes
 from ..stagelog import StageLog, stage_log
 from ..testfiles import test_commands, test_files
@@ -42,6 +42,7 @@ class TestStage(Stage):
 
     def upstream(self, recipe: Recipe, ctx: Context):
         deps = [ctx.ref("index", recipe.name), ctx.ref("package", recipe.name)]
+        deps += [ctx.ref("index", *node) for node in _requires_nodes(recipe, ctx)]   # test/requires: pip ...
         if any(p.test.source_files for p in package_recipes(recipe)):
             deps.append(ctx.ref("patch", recipe.name))  # test/source_files are copied from the patched tree
         return deps
@@ -60,6 +61,23 @@ class TestStage(Stage):
             views = {p.name: p for p in package_recipes(recipe)}
             remove_tree(ctx.layout.test_dir(recipe.name))
             return Tested(tuple(_test_package(views[m.name], recipe, m, patched, ctx, log) for m in made.packages))
+
+
+def _requires_nodes(recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
+    """The plan's nodes of the stack recipes that ``test/requires`` names (their packages must
+    be in the channel before the test prefix is solved)."""
+    nodes = set(ctx.plan.nodes)
+    found: dict[tuple[str, str], None] = {}
+    for package in package_recipes(recipe):
+        for spec in package.test.requires:
+            dep = ctx.stack.provider(spec_name(spec))
+            if dep is None or dep == recipe.name:
+                continue
+            node = (dep, ctx.platform) if (dep, ctx.platform) in nodes else \
+                next((n for n in ctx.plan.nodes if n[0] == dep), None)
+            if node is not None:
+                found.setdefault(node, None)
+    return list(found)
 
 
 def _test_inputs(package: Recipe) -> dict[str, Any]:
