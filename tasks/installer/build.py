@@ -39,13 +39,13 @@ class Built:
 def boot_files(helper_prefix: Path, construct: Construct) -> dict[str, bytes]:
     """The uncompressed files in front of the payload: the helper, the shared libraries it
     needs from its own packages (found by its DT_NEEDED), and the installer's texts."""
-    import lief
+    from ..relocate import elf
     program = helper_prefix / "bin" / HELPER
     if not program.is_file():
         raise CondoitError(f"the package {HELPER} has no bin/{HELPER}: rebuild it (`doit build:{HELPER}`)")
-    binary = lief.parse(str(program))
+    binary = elf.parse(program)
     files = {HELPER: program.read_bytes()}
-    for needed in binary.libraries if binary is not None else []:
+    for needed in elf.describe(binary).needed if binary is not None else ():
         lib = helper_prefix / "lib" / str(needed)
         if lib.exists():
             files[f"lib/{needed}"] = lib.resolve().read_bytes()

@@ -210,7 +210,7 @@ def _relocate_elves(prefix: Path, elves: Sequence[str], host: str, recipe: Recip
     for rel in elves:
         binary = elf.parse(prefix / rel)
         if binary is None:
-            report.warnings.append(f"{rel}: an ELF file lief cannot read (left alone)")
+            report.warnings.append(f"{rel}: an ELF file condoit cannot read (left alone)")
             continue
         info = elf.describe(binary)
         in_scope = _relocation_scope(recipe, rel)
