@@ -3,21 +3,18 @@ build-platform python of the same version built in the same run, installed with 
 into a prefix unlike the build prefix, and run there under qemu."""
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
-import tarfile
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
-from backports import zstd
 
 from conftest import require_cross_toolchain
 from doit_runner import ROOT, run_doit, write_recipe
 from render_helpers import stack as render_stack
+from test_package_metadata import info_files
 from tasks.envs import create_env
 from tasks.plan import make_plan
 from tasks.settings import load_settings
@@ -82,15 +79,9 @@ def target_python(prefix: Path, code: str) -> str:
 
 def package_info(cache: Path, name: str, subdir: str = "linux-aarch64") -> dict[str, dict]:
     """info/index.json and info/run_exports.json of the one ``name`` package in the channel."""
-    (archive,) = [p for p in (cache / "channel" / subdir).glob(f"{name}-*.conda")
-                  if p.name.rsplit("-", 2)[0] == name]
-    with zipfile.ZipFile(archive) as outer:
-        info_name = next(n for n in outer.namelist() if n.startswith("info-"))
-        data = zstd.decompress(outer.read(info_name))
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        files = {m.name: json.load(tar.extractfile(m)) for m in tar.getmembers()
-                 if m.name in ("info/index.json", "info/run_exports.json")}
-    return files
+    files = info_files(cache, subdir, name)
+    return {member: json.loads(files[member]) for member in ("info/index.json", "info/run_exports.json")
+            if member in files}
 
 
 def test_the_installed_aarch64_python_has_every_module(python_env: Path):
