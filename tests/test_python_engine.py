@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+
 from relocate_support import compile_c, host_prefix, needs_cross, new_files, recipe, settings
 from tasks.buildenv import build_environment
 from tasks.crosspython import CrossPython, build_python_specs, cross_python, find_sysconfigdata, host_platform, prepare
@@ -88,6 +89,18 @@ def test_test_imports_say_which_python_imports_what(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert proc.stdout.splitlines()[0].startswith(f"python {sys.version.split()[0]} on x86_64 at ")
     assert "import: email.mime" in proc.stdout and "email/mime/__init__.py" in proc.stdout
+
+
+def test_failure_hint_tells_a_missing_host_package_from_a_missing_stdlib_module(tmp_path):
+    from tasks.pyhints import build_failure_hint
+    log = tmp_path / "compile.log"
+    log.write_text("Traceback (most recent call last):\nModuleNotFoundError: No module named 'Cython'\n")
+    assert "cannot import `Cython`: add the package that provides it to requirements/host" in build_failure_hint(log)
+    log.write_text("ImportError: No module named '_sqlite3'\n")
+    assert ("`_sqlite3`, a module of the standard library: the stack's python was built without it (it needs "
+            "sqlite in the python recipe's requirements/host)") in build_failure_hint(log)
+    log.write_text("error: command 'gcc' failed\n")
+    assert build_failure_hint(log) == ""
 
 
 # -- the cross python environment, on the engine's own python standing for both ------------
