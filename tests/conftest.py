@@ -1,11 +1,18 @@
 """Shared fixtures: every test gets its own recipes root and cache."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from doit_runner import DoitRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -43,3 +50,39 @@ def cross_toolchain() -> None:
 @pytest.fixture
 def debian_apt() -> None:
     require_programs("apt-get", "apt-cache")
+
+
+# --- the Python layer (issue 10): one cold cross build shared by every test that needs it ---
+
+# build:<recipe> does not yet build the recipe's own run requirements, which its test stage
+# installs (requests' certifi, charset-normalizer, idna, urllib3; cffi's pycparser): named here
+PYTHON_LAYER_TARGETS = ("build:certifi", "build:charset-normalizer", "build:idna", "build:urllib3", "build:pycparser",
+                        "build:requests", "build:cffi", "build:pyyaml", "build:markupsafe", "build:psutil")
+
+
+@dataclass(frozen=True)
+class PythonLayerBuild:
+    """The shipped stack's Python layer built once into its own cache: python (and
+    python@linux-64), the C libraries, the noarch packages and the compiled extensions."""
+    cache: Path
+    run: DoitRun
+    seconds: float
+    cold: bool                  # False with PYTHON_LAYER_CACHE (a cache built before)
+
+
+@pytest.fixture(scope="session")
+def python_layer(tmp_path_factory) -> PythonLayerBuild:
+    """`doit -n 2 build:requests build:cffi build:pyyaml build:markupsafe build:psutil ...`, cold
+    (the most expensive fixture of the suite: its time is printed). ``PYTHON_LAYER_CACHE=DIR``
+    builds into DIR instead, keeping it (a second run there is a quick up-to-date check)."""
+    from doit_runner import ROOT, run_doit
+    require_cross_toolchain()
+    kept = os.environ.get("PYTHON_LAYER_CACHE")
+    cache = Path(kept) if kept else tmp_path_factory.mktemp("python-layer") / "cache"
+    started = time.monotonic()
+    run = run_doit(ROOT / "recipes", cache, "-n", "2", "-P", "process", *PYTHON_LAYER_TARGETS, timeout=7200)
+    seconds = time.monotonic() - started
+    print(f"\n{'kept' if kept else 'cold'} `doit -n 2 {' '.join(PYTHON_LAYER_TARGETS)}`: {seconds:.0f} s, "
+          f"{len(run.ran)} tasks ran")
+    assert run.returncode == 0, run.output[-6000:]
+    return PythonLayerBuild(cache, run, seconds, cold=not kept)
