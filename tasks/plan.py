@@ -110,7 +110,8 @@ def make_plan(stack: Stack, target: str, build: str, build_stack: Callable[[], S
         node = (recipe.name, target)
         nodes.append(node)
         host_deps = stack.recipe_deps(recipe.name, ("host",))
-        deps = [(d, target) for d in host_deps]
+        # the host prefix gets the host requirements and what they need at run time
+        deps = [(d, target) for d in run_closure(stack, host_deps) if d != recipe.name]
         build_deps = list(stack.recipe_deps(recipe.name, ("build",)))
         if target != build and "python" in host_deps and "python" not in build_deps:
             build_deps.append("python")     # $PYTHON of a cross build: the build machine's (tasks/crosspython.py)
@@ -120,3 +121,17 @@ def make_plan(stack: Stack, target: str, build: str, build_stack: Callable[[], S
             deps += runnable(dep, node, frozenset({recipe.name} - {dep})) if target != build else [(dep, target)]
         needs[node] = tuple(dict.fromkeys(deps))
     return Plan(target, build, tuple(nodes + extra), needs, {n: tuple(m) for n, m in missing.items()})
+
+
+def run_closure(stack: Stack, names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """``names`` and the recipes their run requirements need, transitively: what an
+    environment that installs those packages pulls from the stack."""
+    seen: dict[str, None] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen[name] = None
+        todo.extend(stack.recipe_deps(name, ("run",)))
+    return tuple(seen)

@@ -21,18 +21,25 @@ def _merge(specs: Iterable[str]) -> list[str]:
 
 
 def exported(recipe: Recipe, host_records: Sequence[Any]) -> tuple[list[str], list[str]]:
-    """(depends, constrains) that host dependencies export into this package."""
+    """(depends, constrains) that host dependencies export into this package.
+
+    As conda-build: only the packages the recipe names in ``requirements/host`` export
+    (not what they pulled in: setuptools in host must not make a package depend on
+    openssl), and a noarch package takes only their ``noarch`` exports (python's
+    ``python``), never the arch-specific ones (``python_abi 3.11.* *_cp311``)."""
     ignored = {spec_name(s) for s in recipe.build.ignore_run_exports}
     ignored_from = {spec_name(s) for s in recipe.build.ignore_run_exports_from}
+    direct = {spec_name(s) for s in recipe.requirements.host}
+    keys = (("noarch",), ()) if recipe.build.noarch else (("weak", "strong"), ("weak_constrains", "strong_constrains"))
     depends: list[str] = []
     constrains: list[str] = []
     for record in host_records:
-        if record.name in ignored_from:
+        if record.name in ignored_from or record.name not in direct:
             continue
         exports = record.run_exports or {}
-        for key in ("weak", "strong"):
+        for key in keys[0]:
             depends += [s for s in exports.get(key, []) if spec_name(s) not in ignored]
-        for key in ("weak_constrains", "strong_constrains"):
+        for key in keys[1]:
             constrains += [s for s in exports.get(key, []) if spec_name(s) not in ignored]
     return depends, constrains
 

@@ -50,7 +50,7 @@ def write_stack(recipes: Path) -> None:
         """)
     write_recipe(recipes, "usefoo", """
         package: {name: usefoo, version: "1"}
-        build: {noarch: generic}
+        build: {number: 0}     # an arch package: a noarch one takes only noarch run_exports
         requirements:
           host: [libfoo]
         """, build_sh="""
@@ -91,7 +91,7 @@ def test_split_recipe_makes_one_package_per_output(stack_dirs):
     names = {p["name"] for sub in ("linux-aarch64", "noarch")
              for p in json.loads((cache / "channel" / sub / "repodata.json").read_text())["packages.conda"].values()}
     assert {"libfoo", "foo-dev", "foo-docs", "foo-all", "usefoo"} <= names
-    assert index_of(cache, "noarch", "usefoo")["depends"] == ["libfoo >=1.2.3,<2.0a0"]
+    assert index_of(cache, "linux-aarch64", "usefoo")["depends"] == ["libfoo >=1.2.3,<2.0a0"]
 
 
 def test_editing_one_outputs_about_repackages_only(stack_dirs):

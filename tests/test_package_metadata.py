@@ -85,23 +85,43 @@ def test_run_exports_flow_to_dependents_unless_ignored(stack_dirs):
           run_exports:
             weak: ["{{ pin_subpackage('libdep', max_pin='x') }}"]
             strong: ["libdep-runtime"]
+            noarch: ["libdep-data"]
         """, build_sh="mkdir -p $PREFIX/share && echo dep > $PREFIX/share/libdep.txt\n")
-    for name, extra in (("uses", ""), ("ignores", "  ignore_run_exports: [libdep]\n"),
-                        ("ignores-from", "  ignore_run_exports_from: [libdep]\n")):
+    write_recipe(recipes, "middle", """
+        package: {name: middle, version: "1"}
+        build:
+          run_exports: [middle-runtime]
+          ignore_run_exports_from: [libdep]
+        requirements:
+          host: [libdep]
+          run: [libdep]
+        """, build_sh="mkdir -p $PREFIX/share && echo m > $PREFIX/share/middle.txt\n")
+    for name, extra, noarch in (("uses", "", ""), ("ignores", "  ignore_run_exports: [libdep]\n", ""),
+                                ("ignores-from", "  ignore_run_exports_from: [libdep]\n", ""),
+                                ("noarch-user", "", "  noarch: generic\n")):
         write_recipe(recipes, name, f"""
 package: {{name: {name}, version: "1"}}
 build:
-  noarch: generic
-{extra}requirements:
+{noarch}{extra}  number: 0
+requirements:
   host: [libdep]
 """, build_sh=f"mkdir -p $PREFIX/share && echo {name} > $PREFIX/share/{name}.txt\n")
-    run = run_doit(recipes, cache, "package:uses", "package:ignores", "package:ignores-from")
+    # only what the recipe names in host exports: middle's host dependency libdep does not
+    write_recipe(recipes, "indirect", """
+package: {name: indirect, version: "1"}
+requirements:
+  host: [middle]
+""", build_sh="mkdir -p $PREFIX/share && echo i > $PREFIX/share/indirect.txt\n")
+    names = ("uses", "ignores", "ignores-from", "indirect")
+    run = run_doit(recipes, cache, *(f"package:{n}" for n in names + ("noarch-user",)))
     assert run.returncode == 0, run.output
-    depends = {n: json.loads(info_files(cache, "noarch", n)["info/index.json"])["depends"]
-               for n in ("uses", "ignores", "ignores-from")}
+    depends = {n: json.loads(info_files(cache, "linux-aarch64", n)["info/index.json"])["depends"] for n in names}
     assert depends["uses"] == ["libdep >=1.4.2,<2.0a0", "libdep-runtime"]
     assert depends["ignores"] == ["libdep-runtime"]  # by name: the weak export is dropped
     assert depends["ignores-from"] == []             # everything libdep exports is dropped
+    assert depends["indirect"] == ["middle-runtime"]  # not libdep's: it is middle's host dependency
+    noarch = json.loads(info_files(cache, "noarch", "noarch-user")["info/index.json"])["depends"]
+    assert noarch == ["libdep-data"]                 # a noarch package takes the noarch exports only
 
 
 def test_missing_compiler_and_unknown_tool_are_named_with_how_to_get_them(stack_dirs):

@@ -89,6 +89,13 @@ def recipe_file_digests(recipe: Recipe, memo: dict | None = None) -> dict[str, s
     return digests
 
 
+def host_bytecode(rel: str, before: set[str] | frozenset[str]) -> bool:
+    """A ``__pycache__/*.pyc`` the build's python wrote for a module a host package installed
+    (importing pip or setuptools from the host prefix): not the recipe's file."""
+    head, sep, name = rel.rpartition("/__pycache__/")
+    return bool(sep) and name.endswith(".pyc") and f"{head}/{name.split('.', 1)[0]}.py" in before
+
+
 def newest_mtime(tree: Path, floor: int = 315532800) -> int:
     """SOURCE_DATE_EPOCH: the newest file time of the pristine source (stable across rebuilds)."""
     newest = floor
@@ -273,7 +280,7 @@ class CompileStage(Stage):
                             f"re-enter the build environment with `bash {reenter}`" + build_failure_hint(log.path),
                             kept=work, show_tail=True)
 
-        files = tuple(sorted(set(list_prefix(prefix)) - before))
+        files = tuple(sorted(f for f in set(list_prefix(prefix)) - before if not host_bytecode(f, before)))
         if not files and not recipe.outputs and has_script:   # no script, no source: a metapackage
             script_name = recipe.build_script_path or f"build/script of {recipe.meta_path}"
             raise log.error(f"the build script ({script_name}) ran but installed nothing into $PREFIX "

@@ -99,7 +99,7 @@ class PackageStage(Stage):
     name = "package"
     doc = "make the conda package from the files the build installed"
     result = PackageResult
-    version = 5
+    version = 6
 
     def upstream(self, recipe: Recipe, ctx: Context):
         return [ctx.ref("compile", recipe.name)]

@@ -22,6 +22,7 @@ from ..model import Recipe, spec_name
 from ..outputs import package_recipes
 from ..stagelog import StageLog, stage_log
 from ..testfiles import test_commands, test_files
+from ..plan import run_closure
 from .base import Context, Inputs, Result, Stage
 from .extract import Tree
 from .package import PackageRecord, PackageResult
@@ -43,6 +44,9 @@ class TestStage(Stage):
     def upstream(self, recipe: Recipe, ctx: Context):
         deps = [ctx.ref("index", recipe.name), ctx.ref("package", recipe.name)]
         deps += [ctx.ref("index", *node) for node in _requires_nodes(recipe, ctx)]   # test/requires: pip ...
+        # the test prefix installs the package with its run requirements (certifi for requests)
+        deps += [ref for dep in run_closure(ctx.stack, ctx.stack.recipe_deps(recipe.name, ("run",)))
+                 if dep != recipe.name and (ref := ctx.ref("index", dep)) not in deps]
         if any(p.test.source_files for p in package_recipes(recipe)):
             deps.append(ctx.ref("patch", recipe.name))  # test/source_files are copied from the patched tree
         return deps
