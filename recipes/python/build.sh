@@ -63,7 +63,9 @@ ${CC} ${CFLAGS} -c -o Modules/_empty.o Modules/_empty.c
 make -j"${CPU_COUNT}"
 # stdlib .pyc compiled by PYTHON_FOR_BUILD (the build-platform python when cross compiling);
 # checked-hash pycs stay valid when the installer rewrites file times or a text file's prefix
-make install COMPILEALL_OPTS="-j${CPU_COUNT} --invalidation-mode=checked-hash"
+# serial: the engine's MAKEFLAGS=-j2 let `make install` relink libpython while a parallel
+# job ran ./python from it (a Bus error in one native build)
+make -j1 install COMPILEALL_OPTS="-j${CPU_COUNT} --invalidation-mode=checked-hash"
 
 # No module may be missing silently: setup.py and Modules/Setup.stdlib only print the
 # ones they could not build. A module counts when it is a shared library in lib-dynload
