@@ -70,6 +70,10 @@ def build_environment(recipe: Recipe, settings: Settings, *, src_dir: Path, pref
         cross = cross_python(recipe, settings, prefix, build_prefix)
         if cross is not None:
             env.update(cross.environment(env.get("CC"), env.get("CPPFLAGS", "")))
+        # conda-build's pip settings: nothing from the index, no dependencies, no isolation
+        # (pip's double negative), build tools from the host prefix
+        env.update({"PIP_NO_INDEX": "True", "PIP_NO_DEPENDENCIES": "True", "PIP_IGNORE_INSTALLED": "True",
+                    "PIP_NO_BUILD_ISOLATION": "False", "PIP_DISABLE_PIP_VERSION_CHECK": "True"})
         env.update({
             "PY_VER": py_ver, "PY3K": "1" if py_ver.startswith("3") else "0",
             "PYTHON": f"{p}/bin/python", "STDLIB_DIR": f"{p}/lib/python{py_ver}",
