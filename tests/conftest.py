@@ -52,18 +52,39 @@ def debian_apt() -> None:
     require_programs("apt-get", "apt-cache")
 
 
-# --- the Python layer (issue 10): one cold cross build shared by every test that needs it ---
+# --- the shipped stack, Python layer included (issue 10): one cold cross build per session ---
 
-# build:<recipe> does not yet build the recipe's own run requirements, which its test stage
-# installs (requests' certifi, charset-normalizer, idna, urllib3; cffi's pycparser): named here
+# The Python layer and everything it needs (the C libraries, python and python@linux-64 with
+# theirs, the noarch packages and the compiled extensions), built once and shared by every
+# test that reads the shipped stack; tests that change a cache work on a clone of it
+# (`clone_cache`). The run requirements are named too, though build:requests builds them.
 PYTHON_LAYER_TARGETS = ("build:certifi", "build:charset-normalizer", "build:idna", "build:urllib3", "build:pycparser",
-                        "build:requests", "build:cffi", "build:pyyaml", "build:markupsafe", "build:psutil")
+                        "build:requests", "build:cffi", "build:pyyaml", "build:markupsafe", "build:psutil",
+                        "build:pip", "build:wheel")
+
+
+def clone_cache(source: Path, target: Path) -> Path:
+    """A copy of a built cache that a test may change: results hard-linked (condoit only
+    ever replaces them by a rename), real copies of the files others rewrite in place
+    (doit's database, py-rattler's repodata), and no py-rattler package cache (it refills).
+    Seconds, next to the hour the build took."""
+    import subprocess
+    target.mkdir(parents=True)
+    for entry in source.iterdir():
+        if entry.name != "pkgs":
+            subprocess.run(["cp", "-al", str(entry), str(target / entry.name)], check=True)
+    for pattern in (".doit.db*", "channel/*/repodata*.json", "channel/channeldata.json"):
+        for path in target.glob(pattern):
+            data = path.read_bytes()
+            path.unlink()
+            path.write_bytes(data)
+    return target
 
 
 @dataclass(frozen=True)
 class PythonLayerBuild:
-    """The shipped stack's Python layer built once into its own cache: python (and
-    python@linux-64), the C libraries, the noarch packages and the compiled extensions."""
+    """The shipped stack built once into its own cache: the C libraries, python (and
+    python@linux-64 with what it needs), the noarch packages and the compiled extensions."""
     cache: Path
     run: DoitRun
     seconds: float
@@ -72,7 +93,7 @@ class PythonLayerBuild:
 
 @pytest.fixture(scope="session")
 def python_layer(tmp_path_factory) -> PythonLayerBuild:
-    """`doit -n 2 build:requests build:cffi build:pyyaml build:markupsafe build:psutil ...`, cold
+    """`doit -n 2 -P process build:requests build:cffi ...` of the shipped stack, cold
     (the most expensive fixture of the suite: its time is printed). ``PYTHON_LAYER_CACHE=DIR``
     builds into DIR instead, keeping it (a second run there is a quick up-to-date check)."""
     from doit_runner import ROOT, run_doit

@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import require_cross_toolchain
-from doit_runner import ROOT, run_doit, write_recipe
+from doit_runner import ROOT, write_recipe
 from render_helpers import stack as render_stack
 from test_package_metadata import info_files
 from tasks.envs import create_env
@@ -25,18 +23,12 @@ QEMU_ENV = {"PATH": "/usr/bin:/bin", "QEMU_LD_PREFIX": "/usr/aarch64-linux-gnu",
 
 
 @pytest.fixture(scope="module")
-def python_build(tmp_path_factory) -> Path:
-    """`doit build:python` once (cross: python@linux-64 first, then the aarch64 python).
-
-    Self-contained (a cache of its own, returns it) so it can move to a session fixture."""
-    require_cross_toolchain()
-    cache = tmp_path_factory.mktemp("python-stack") / "cache"
-    started = time.monotonic()
-    run = run_doit(ROOT / "recipes", cache, "build:python", timeout=5400)
-    print(f"\ncold `doit build:python` (with python@linux-64): {time.monotonic() - started:.0f} s")
-    assert run.returncode == 0, run.output[-6000:]
-    assert {"compile:python@linux-64", "compile:python", "package:python", "test:python"} <= run.ran, sorted(run.ran)
-    return cache
+def python_build(python_layer) -> Path:
+    """The session's build of the shipped stack (tests/conftest.py): a cross build, so
+    python@linux-64 was built first, then the aarch64 python."""
+    done = python_layer.run.ran | python_layer.run.uptodate
+    assert {"compile:python@linux-64", "compile:python", "package:python", "test:python"} <= done, sorted(done)
+    return python_layer.cache
 
 
 @pytest.fixture(scope="module")
