@@ -66,12 +66,13 @@ PYTHON_LAYER_TARGETS = ("build:certifi", "build:charset-normalizer", "build:idna
 def clone_cache(source: Path, target: Path) -> Path:
     """A copy of a built cache that a test may change: results hard-linked (condoit only
     ever replaces them by a rename), real copies of the files others rewrite in place
-    (doit's database, py-rattler's repodata), and no py-rattler package cache (it refills).
+    (doit's database, py-rattler's repodata); no py-rattler package cache (it refills), no
+    scratch space and no lock files (a lock is its inode: a hard link would share it).
     Seconds, next to the hour the build took."""
     import subprocess
     target.mkdir(parents=True)
     for entry in source.iterdir():
-        if entry.name != "pkgs":
+        if entry.name not in ("pkgs", "tmp", ".lock", ".channel.lock"):   # locks are the inode: never share
             subprocess.run(["cp", "-al", str(entry), str(target / entry.name)], check=True)
     for pattern in (".doit.db*", "channel/*/repodata*.json", "channel/channeldata.json"):
         for path in target.glob(pattern):
