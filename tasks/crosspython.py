@@ -114,6 +114,8 @@ def cross_python(recipe: Recipe, settings: Settings, prefix: Path, build_prefix:
     if not (build_prefix / "bin" / f"python{py_ver}").exists() or not (prefix / "bin" / f"python{py_ver}").exists():
         return None
     name = find_sysconfigdata(prefix, py_ver, settings.target_platform)
+    if name is None and recipe.build.noarch == "python":
+        return None             # nothing to cross-compile: the host python builds it as it is
     if name is None:
         raise CondoitError(f"[{recipe.name}] the host python ({prefix}/bin/python{py_ver}) has no "
                            f"lib/python{py_ver}/_sysconfigdata_*.py: extensions cannot be cross-built "
