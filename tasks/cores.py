@@ -14,15 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .locking import process_alive
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _claimed(directory: Path) -> int:
@@ -32,7 +25,7 @@ def _claimed(directory: Path) -> int:
             pid, count = int(claim.name), int(claim.read_text() or 0)
         except (OSError, ValueError):
             continue
-        if pid != os.getpid() and _alive(pid):
+        if pid != os.getpid() and process_alive(pid):
             total += count
     return total
 

@@ -49,3 +49,15 @@ def hold_cache_lock(lock_path: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine with ``pid`` still runs (its claims and partial
+    files are still its own)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..fsutil import hash_file, write_json_atomic, write_text_atomic
+from ..locking import process_alive
 from ..paths import Layout
 from .base import FetchError
 
@@ -97,7 +98,7 @@ class DownloadCache:
             return
         for entry in folder.iterdir():
             pid = entry.name.rsplit(".", 2)[-2] if entry.name.endswith(".part") else ""
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not process_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     entry.unlink()
 
@@ -135,12 +136,3 @@ class DownloadCache:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
