@@ -12,6 +12,11 @@ For each ``-n`` given, a cold ``doit -n N -P process build:<targets>`` in a fres
 
 and prints makespan / limit for both (1.0 is the best possible).
 
+Each build gets its own copy of a Zig cache as the setup script leaves it on a new machine
+(glibc stubs, crt files, libc++): Zig also caches every C object it compiles, so a build
+sharing the per-user cache with an earlier build of the same sources would compile almost
+nothing and not be cold.
+
     python bench/bench_makespan.py                       # the shipped stack, -n 1 and -n 2
     python bench/bench_makespan.py --targets build:readline,build:xz --jobs 1,2
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +41,7 @@ from tasks.runlog import last_build, read_runs  # noqa: E402
 from tasks.schedule import bottom_levels  # noqa: E402
 
 DOWNLOADS = Path("/tmp/condoit-bench-downloads")   # shared with bench_build.py: fetched once
+SETUP_ZIG_CACHE = Path("/tmp/condoit-bench-zig-setup")   # the setup script's warm-up only: made once
 
 
 def doit(cache: Path, *args: str) -> list[str]:
@@ -53,6 +60,18 @@ def seed(cache: Path, targets: list[str]) -> None:
                    cwd=ROOT, capture_output=True)
 
 
+def fresh_zig_cache(where: Path) -> Path:
+    """A copy of a Zig cache holding only what the setup script's warm-up puts there."""
+    if not SETUP_ZIG_CACHE.is_dir():
+        scratch = Path(tempfile.mkdtemp(prefix="zig-setup-", dir=SETUP_ZIG_CACHE.parent))
+        subprocess.run([sys.executable, "-m", "tasks.toolchain", "warm"], check=True, cwd=ROOT,
+                       env={**ENV, "CONDOIT_ZIG_CACHE": str(scratch / "zig")}, capture_output=True)
+        (scratch / "zig").rename(SETUP_ZIG_CACHE)
+        shutil.rmtree(scratch)
+    shutil.copytree(SETUP_ZIG_CACHE, where, symlinks=True)
+    return where
+
+
 def upstream_of_build(cache: Path) -> dict[str, list[str]]:
     """task -> its declared upstream tasks (the engine's own wiring)."""
     from tasks.engine import Engine
@@ -68,8 +87,9 @@ def measure(jobs: int, targets: list[str], tmp: Path) -> tuple[float, float, flo
     cache = tmp / f"cache-n{jobs}"
     seed(cache, targets)
     start = time.perf_counter()
-    proc = subprocess.run(doit(cache, "-n", str(jobs), "-P", "process", *targets), capture_output=True,
-                          text=True, env=ENV)
+    zig = fresh_zig_cache(tmp / f"zig-n{jobs}")
+    proc = subprocess.run(doit(cache, "-n", str(jobs), "-P", "process", *targets, f"zig_cache={zig}"),
+                          capture_output=True, text=True, env=ENV)
     makespan = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"-n {jobs}: the build failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")

@@ -7,6 +7,12 @@ Figures: machine A's cold build (publishing to a SeaweedFS S3 server on loopback
 B's build of the same stack from the warm shared cache (another checkout path, a fresh
 cache), and the makespan of a cold build through a Dask cluster of 1 and of 2 workers
 (``doit -n 2 -P thread ... executor=``; each with its own empty shared prefix). Wall seconds.
+
+For the shipped stack, sources are fetched once and seeded into A's and the Dask clients'
+caches (bench_makespan.seed; no network is timed); machine B starts empty and restores its
+sources from the shared cache too. A builds with ``-n 2 -P process``, the local baseline
+for both comparisons. Every build starts from its own copy of a Zig cache as the setup
+script leaves it (bench_makespan.fresh_zig_cache), the workers of a cluster share one.
 """
 from __future__ import annotations
 
@@ -17,7 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_makespan import fresh_zig_cache, seed  # noqa: E402
 from doit_runner import run_doit, write_recipe  # noqa: E402
 from shared_servers import BUCKET, dask_cluster, environment, seaweedfs  # noqa: E402
 
@@ -40,9 +49,9 @@ def generated_stack(root: Path, count: int) -> Path:
     return recipes
 
 
-def timed(label: str, recipes: Path, cache: Path, *args: str, **variables: str) -> float:
+def timed(label: str, recipes: Path, cache: Path, targets: list[str], *args: str, **variables: str) -> float:
     started = time.monotonic()
-    run = run_doit(recipes, cache, *args, "build", timeout=6 * 3600, **variables)
+    run = run_doit(recipes, cache, *args, *targets, timeout=6 * 3600, **variables)
     seconds = time.monotonic() - started
     if run.returncode != 0:
         raise SystemExit(f"{label} failed:\n{run.output[-3000:]}")
@@ -56,23 +65,36 @@ def main() -> None:
     parser.add_argument("--recipes", type=Path, help="a stack (default: a generated one)")
     parser.add_argument("--count", type=int, default=6, help="programs in the generated stack")
     parser.add_argument("--target", default="linux-64")
+    parser.add_argument("--targets", default="build", help="comma-separated doit targets (default: build)")
     args = parser.parse_args()
+    targets = args.targets.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-shared-"))
     recipes = args.recipes.resolve() if args.recipes else generated_stack(work / "stack", args.count)
     other = work / "b" / "recipes"
     shutil.copytree(recipes, other)
     target = {"target": args.target}
+    shipped = args.recipes is not None and recipes == (ROOT / "recipes").resolve()
+
+    def fresh(cache: Path) -> Path:
+        if shipped:
+            seed(cache, targets)
+        return cache
     try:
         with seaweedfs(work / "s3") as server, environment(server.env):
-            cold = timed("A: cold build, publishing", recipes, work / "a", shared_cache=f"s3://{BUCKET}/a", **target)
-            warm = timed("B: same stack from the warm shared cache", other, work / "b" / "cache",
-                         shared_cache=f"s3://{BUCKET}/a", **target)
+            cold = timed("A: cold build -n 2 -P process, publishing", recipes, fresh(work / "a"), targets,
+                         "-n", "2", "-P", "process", shared_cache=f"s3://{BUCKET}/a",
+                         zig_cache=str(fresh_zig_cache(work / "a-zig")), **target)
+            warm = timed("B: same stack from the warm shared cache", other, work / "b" / "cache", targets,
+                         "-n", "2", "-P", "process", shared_cache=f"s3://{BUCKET}/a", **target)
             spans = {}
             for workers in (1, 2):
-                with dask_cluster(work / f"dask{workers}", workers) as (address, _procs):
+                zig = fresh_zig_cache(work / f"dask{workers}-zig")
+                with environment({"CONDOIT_ZIG_CACHE": str(zig)}), \
+                        dask_cluster(work / f"dask{workers}", workers) as (address, _procs):
                     spans[workers] = timed(f"cold build on {workers} Dask worker(s), -n 2 -P thread", recipes,
-                                           work / f"client{workers}", "-n", "2", "-P", "thread",
-                                           shared_cache=f"s3://{BUCKET}/dask{workers}", executor=address, **target)
+                                           fresh(work / f"client{workers}"), targets, "-n", "2", "-P", "thread",
+                                           shared_cache=f"s3://{BUCKET}/dask{workers}", executor=address,
+                                           zig_cache=str(zig), **target)
         print(f"warm shared cache / cold local build: {warm / cold:.2f}")
         print(f"makespan 2 workers / 1 worker: {spans[2] / spans[1]:.2f}")
     finally:
