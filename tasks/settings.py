@@ -146,6 +146,26 @@ _ALIASES = {"recipes": "recipes_dir", "cache": "cache_dir", "target": "target_pl
             "build": "build_platform", "format": "package_format", "variants": "variant_files"}
 
 
+# doit's command-line variables that set a setting (`doit build zig_cache=/x`): the short names
+# and every plain field; the rest (root, triplets, system_tools) come from files only.
+VARIABLES = tuple(sorted(set(_ALIASES) | {f.name for f in fields(Settings)}
+                         - {"root", "triplets", "system_tools"} - set(_ALIASES.values())))
+
+
+def unknown_variables(argv: list[str], also: tuple[str, ...] = ()) -> str:
+    """A message naming the ``name=value`` words of a doit command line no setting takes ("" if
+    none): doit would silently ignore them, and a misspelt setting would change nothing."""
+    import difflib
+    known = set(VARIABLES) | set(also)
+    words = [a.split("=", 1)[0] for a in argv[1:] if "=" in a and not a.startswith("-")]
+    bad = [w for w in words if w not in known]
+    if not bad:
+        return ""
+    hints = [f"{w}= (did you mean {m[0]}=?)" if (m := difflib.get_close_matches(w, known, 1)) else f"{w}="
+             for w in bad]
+    return f"unknown variable {', '.join(hints)}; the variables are: {', '.join(sorted(known))}"
+
+
 def _apply(values: dict[str, Any], source: Mapping[str, Any], base: Path) -> None:
     names = {f.name for f in fields(Settings)}
     for key, value in source.items():

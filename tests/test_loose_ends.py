@@ -140,3 +140,17 @@ def test_one_tree_digest_for_source_trees_and_built_files(tmp_path):
     assert sha256_file(prefix / "lib" / "a.pc", [str(prefix).encode()]) == sha256_file(plain)
     import tasks.prefix_files as prefix_files
     assert not [n for n in vars(prefix_files) if "digest" in n or "sha256" in n]
+
+
+def test_every_setting_is_a_variable_and_a_misspelt_one_is_an_error(stack_dirs, tmp_path):
+    """`doit ... zig_cache=DIR` sets the setting (doit alone would ignore a variable nobody reads);
+    a misspelt name fails the command with a suggestion instead of changing nothing."""
+    recipes, cache = stack_dirs
+    write_recipe(recipes, "one", 'package: {name: one, version: "1"}\nbuild: {noarch: generic}\n')
+    bad = run_doit(recipes, cache, "list", zig_cach=str(tmp_path / "zig"))
+    assert bad.returncode == 2, bad.output
+    assert "unknown variable zig_cach= (did you mean zig_cache=?)" in bad.output and "Traceback" not in bad.output
+    good = run_doit(recipes, cache, "list", "--all", zig_cache=str(tmp_path / "zig"), compression_level="3")
+    assert good.returncode == 0 and "build:one" in good.output, good.output
+    settings = load_settings({"zig_cache": str(tmp_path / "zig"), "compression_level": "3"})
+    assert settings.zig_cache == tmp_path / "zig" and settings.compression_level == 3
