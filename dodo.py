@@ -5,8 +5,9 @@ is rendered, and the cache locked, when doit asks for the tasks.
 """
 import sys
 
-from tasks.taskgen import all_tasks, doit_config, engine_from_doit
+from tasks.taskgen import all_tasks, doit_config, engine_from_doit, quiet_gc
 
+quiet_gc()
 ENGINE = engine_from_doit(sys.argv)
 DOIT_CONFIG = doit_config(ENGINE)
 

@@ -45,6 +45,7 @@ class Engine:
         self.verbose_skips = verbose_skips      # say which recipes are skipped (doit list)
         self._stacks: dict[str, Stack] = {} if stack is None else {settings.target_platform: stack}
         self._contexts: dict[str, Context] = {}
+        self._shared: dict = {}                 # Context.shared of every platform's context
         self._lock: int | None = None
         self._opened = False
 
@@ -85,7 +86,7 @@ class Engine:
         """What a job for ``platform`` gets ("" for shared source stages and stack stages)."""
         if platform not in self._contexts:
             self._contexts[platform] = Context(self.settings_for(platform), self.stack_for(platform), self.plan,
-                                               self.stages, platform)
+                                               self.stages, platform, shared=self._shared)
         return self._contexts[platform]
 
     def jobs(self, stage_name: str) -> Iterator[tuple[Ref, Context, Recipe | None]]:

@@ -118,6 +118,17 @@ def stat_fingerprint(paths: Iterable[Path | str]) -> str:
     return h.hexdigest()
 
 
+def file_version(path: Path | str) -> tuple[int, int, int, int] | None:
+    """What tells a file is still the one seen before, without reading it: (mtime_ns, size,
+    inode, ctime_ns), or None when it is missing. An atomic rewrite (a new file renamed in)
+    has a new inode, an edit in place a new ctime, even within one tick of the clock."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path, staging: Path | None = None) -> Iterator[Path]:
     """Yield a temporary path to write ``path``'s new content to; on success it is renamed

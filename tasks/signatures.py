@@ -89,6 +89,15 @@ def portable(data: Any, places: tuple[tuple[str, str], ...]) -> Any:
         return _replace_places(value, places) if "/" in value else value
 
     def walk(value: Any) -> Any:
+        kind = type(value)      # exact types first: every no-op run walks every job's inputs
+        if kind is str:
+            return _replace_places(value, places) if "/" in value else value
+        if kind is dict:
+            return {(k if type(k) is str and "/" not in k else text(str(k))): walk(v) for k, v in value.items()}
+        if kind is list or kind is tuple:
+            return [walk(v) for v in value]
+        if kind is int or kind is bool or value is None or kind is float:
+            return value
         if isinstance(value, str):
             return text(value)
         if isinstance(value, Path):

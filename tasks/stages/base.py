@@ -33,7 +33,7 @@ from doit.exceptions import TaskFailed
 
 from .. import sharedcache as shared
 from ..errors import CondoitError
-from ..fsutil import stat_fingerprint
+from ..fsutil import file_version, stat_fingerprint
 from ..model import Frozen, Recipe
 from ..paths import STACK_DIRNAME, Layout
 from ..plan import Plan
@@ -75,8 +75,20 @@ class Result:
         return _encode(self, locations=False)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any, locations: bool) -> Any:
-    if value is None or isinstance(value, (str, int, float)):
+    kind = type(value)
+    if kind in _PLAIN:          # the common cases first, by exact type: every no-op run encodes
+        return value            # the fingerprint of every result (file lists of thousands)
+    if kind is tuple or kind is list:
+        return [v if type(v) in _PLAIN else _encode(v, locations) for v in value]
+    fields = _dataclass_fields(kind)
+    if fields is not None:
+        return {name: _encode(getattr(value, name), locations) for name, is_location in fields
+                if locations or not is_location}
+    if isinstance(value, (str, int, float)):
         return value
     if isinstance(value, (list, tuple)):
         return [_encode(v, locations) for v in value]
@@ -84,10 +96,15 @@ def _encode(value: Any, locations: bool) -> Any:
         return {str(k): _encode(v, locations) for k, v in value.items()}
     if isinstance(value, Path):
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name), locations) for f in dataclasses.fields(value)
-                if locations or not f.metadata.get("location")}
     return value
+
+
+@cache
+def _dataclass_fields(kind: type) -> tuple[tuple[str, bool], ...] | None:
+    """(name, is a location) of each field of a dataclass type (a fact of the code), else None."""
+    if not dataclasses.is_dataclass(kind) or issubclass(kind, Mapping):
+        return None
+    return tuple((f.name, bool(f.metadata.get("location"))) for f in dataclasses.fields(kind))
 
 
 def _decode(tp: Any, data: Any) -> Any:
@@ -212,6 +229,9 @@ class Context:
     platform: str = ""
     # per-run memo of parsed files (repodata), explicit instead of module-level caches
     memo: dict = field(default_factory=dict, compare=False, repr=False)
+    # per-run memo of what is the same for every platform (stamps read, their paths, results'
+    # fingerprints): an Engine gives all its contexts one, so a source stage's stamp is read once
+    shared: dict = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def layout(self) -> Layout:
@@ -228,7 +248,7 @@ class Context:
 
     def stamp_path(self, ref: Ref) -> Path:
         # asked several times per job and per dependent on every run: made once per run
-        paths = self.memo.setdefault("stamp_path", {})
+        paths = self.shared.setdefault("stamp_path", {})
         path = paths.get(ref)
         if path is None:
             path = paths[ref] = Layout(self.settings.cache_dir, ref.platform).stamp(ref.recipe or STACK_DIRNAME,
@@ -295,12 +315,11 @@ def _finished(ref: Ref, ctx: Context) -> tuple[dict[str, Any], Result] | None:
     Kept in the run's memo while the stamp file is unchanged: a stamp is read once per run,
     though its job and each dependent look at it."""
     path = ctx.stamp_path(ref)
-    try:
-        st = path.stat()
-    except OSError:
+    version = file_version(path)
+    if version is None:
         return None
-    key, version = ("stamp", str(path)), (st.st_mtime_ns, st.st_size)
-    known = ctx.memo.get(key)
+    memo = ctx.shared.setdefault("stamp", {})
+    known = memo.get(ref)
     if known is not None and known[0] == version:
         return known[1]
     stamp = read_stamp(path)
@@ -310,7 +329,7 @@ def _finished(ref: Ref, ctx: Context) -> tuple[dict[str, Any], Result] | None:
             found = stamp, ctx.stages[ref.stage].result.from_json(stamp["result"])
         except (KeyError, TypeError, ValueError, StopIteration):
             found = None
-    ctx.memo[key] = (version, found)
+    memo[ref] = (version, found)
     return found
 
 
@@ -352,7 +371,7 @@ def signature_parts(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs) -> dic
 def _fingerprint(result: Result, ctx: Context) -> Any:
     """``result.fingerprint()``, once per result per run: a result is upstream of several jobs
     (the memo holds the result too, so its id stays its own)."""
-    known = ctx.memo.setdefault("fingerprint", {})
+    known = ctx.shared.setdefault("fingerprint", {})
     found = known.get(id(result))
     if found is None or found[0] is not result:
         found = known[id(result)] = (result, result.fingerprint())
