@@ -8,7 +8,14 @@ patch, the same build.sh and the same toolchain and flags (copied from condoit's
 Printed: median [min-max] of N runs of cold build, no-op rebuild, patch edit, about:summary
 edit, and the task-loading overhead of ``doit list --all``; the ratio is rattler-build/condoit.
 
-    python bench/bench_build.py [-n 3] [--recipes bzip2,xz] [--generated 100] [--keep DIR]
+Zig caches every C object it compiles, so a build of the same sources with a warm Zig cache
+compiles almost nothing. Each cold build (of either tool) therefore starts from its own copy
+of a Zig cache as the setup script leaves it on a new machine (``--zig-cache fresh``, the
+default); the no-op and edit runs go on with the cache of the last cold build, as a user's
+would. ``--zig-cache user`` shares the per-user cache instead (every build after the first
+then compiles from Zig's cache).
+
+    python bench/bench_build.py [-n 3] [--recipes bzip2,xz] [--generated 100] [--keep DIR] [--zig-cache fresh|user]
 
 ``python bench/bench_build.py rattler-build RECIPE_YAML OUT_DIR [none|local]`` runs one
 peer build (used by the bench itself, and handy for timing it from outside).
@@ -125,6 +132,30 @@ def doit(recipes: Path, cache: Path, *args: str) -> tuple[Sample, list[str]]:
     seconds, out = run([sys.executable, "-m", "doit", "-f", str(DODO), "-d", str(ROOT), *args,
                         f"recipes={recipes}", f"cache={cache}"])
     return seconds, [line.split()[1] for line in out.splitlines() if line.startswith(". ")]
+
+
+def zig_cache_for(where: Path, mode: str) -> list[str]:
+    """doit's variable for a build's Zig cache: a fresh copy of the setup's (``fresh``) or none."""
+    if mode != "fresh":
+        return []
+    from bench_makespan import fresh_zig_cache
+    return [f"zig_cache={fresh_zig_cache(where)}"]
+
+
+ZIG_CACHE_LINE = re.compile(r"ZIG_GLOBAL_CACHE_DIR=\S+; ZIG_LOCAL_CACHE_DIR=\S+")
+
+
+def point_wrappers_at(tools: Path, zig_variable: list[str]) -> None:
+    """Make the peer's copy of condoit's compiler wrappers use the Zig cache condoit's build got."""
+    if not zig_variable:
+        return
+    cache = shlex.quote(zig_variable[0].split("=", 1)[1])
+    for script in tools.iterdir():
+        if script.is_file() and not script.is_symlink() and script.stat().st_size < 65536:
+            text = script.read_bytes().decode("utf-8", "replace")
+            if ZIG_CACHE_LINE.search(text):
+                script.write_text(ZIG_CACHE_LINE.sub(
+                    f"ZIG_GLOBAL_CACHE_DIR={cache}; ZIG_LOCAL_CACHE_DIR={cache}", text))
 
 
 def peer(recipe_dir: Path, out: Path, skip: str = "none") -> Sample:
@@ -255,7 +286,7 @@ class Pair:
 
 # ---------------------------------------------------------------- scenarios
 
-def bench_recipe(spec: Spec, n: int, work: Path) -> list[Row]:
+def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
     """All build scenarios for one recipe, the two tools interleaved run by run."""
     name = spec.name
     pair = Pair(spec, seed_archive(spec, work / "seed"), work / name / "condoit-recipes",
@@ -268,10 +299,12 @@ def bench_recipe(spec: Spec, n: int, work: Path) -> list[Row]:
         cache = work / name / f"condoit-{i}"
         run([sys.executable, "-m", "tasks.import_archives", str(pair.archive.parent),
              "--recipes", str(recipes), "--cache", str(cache)])
-        cold_c.append(doit(recipes, cache, f"index:{name}")[0])
-        cold_t.append(doit(recipes, cache, f"build:{name}")[0])
+        zig = zig_cache_for(work / name / f"zig-condoit-{i}", zig_mode)
+        cold_c.append(doit(recipes, cache, f"index:{name}", *zig)[0])
+        cold_t.append(doit(recipes, cache, f"build:{name}", *zig)[0])
         if i == 0:
             pair.write_peer(peer_exports(cache, name, work / name / "toolchain-bin"))
+        point_wrappers_at(work / name / "toolchain-bin", zig_cache_for(work / name / f"zig-peer-{i}", zig_mode))
         cold_p.append(peer(pair.peer_dir, work / name / f"peer-{i}"))
     out = work / name / f"peer-{n - 1}"
     rows = [Row(f"{name}: cold build -> indexed package", cold_c, cold_p,
@@ -284,7 +317,7 @@ def bench_recipe(spec: Spec, n: int, work: Path) -> list[Row]:
     noop_s: list[Sample] = []
     ran: list[str] = []
     for _ in range(n):
-        seconds, ran = doit(recipes, cache, f"build:{name}")
+        seconds, ran = doit(recipes, cache, f"build:{name}", *zig)
         noop_c.append(seconds)
         noop_p.append(peer(pair.peer_dir, out))
         noop_s.append(peer(pair.peer_dir, out, "local"))
@@ -303,9 +336,9 @@ def bench_recipe(spec: Spec, n: int, work: Path) -> list[Row]:
                 pair.set_patch(f"edit {i + 1}")
             else:
                 pair.set_summary(f"edit {i + 1}")
-            seconds, ran = doit(recipes, cache, f"index:{name}")
+            seconds, ran = doit(recipes, cache, f"index:{name}", *zig)
             edit_c.append(seconds)
-            seconds, ran_t = doit(recipes, cache, f"build:{name}")
+            seconds, ran_t = doit(recipes, cache, f"build:{name}", *zig)
             edit_t.append(seconds)
             ran += ran_t
             changed += digest(packages(cache / "channel")) != before_c
@@ -404,8 +437,12 @@ def main() -> None:
     parser.add_argument("--recipes", default="bzip2", help="comma-separated: bzip2, xz (default bzip2)")
     parser.add_argument("--generated", type=int, default=100, help="recipes in the generated stack")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it (default: a temporary one)")
+    parser.add_argument("--zig-cache", choices=("fresh", "user"), default="fresh",
+                        help="each cold build starts from a copy of the setup's Zig cache (fresh, default) "
+                             "or all builds share the per-user one (user)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
     if args.keep:  # a fresh tree at the given place, kept afterwards
         work = args.keep
         shutil.rmtree(work, ignore_errors=True)
@@ -417,7 +454,7 @@ def main() -> None:
     try:
         rows: list[Row] = []
         for name in args.recipes.split(","):
-            rows += bench_recipe(SPECS[name], args.n, work)
+            rows += bench_recipe(SPECS[name], args.n, work, args.zig_cache)
         rows += bench_loading(args.n, args.generated, work)
     finally:
         if not args.keep:
