@@ -141,10 +141,11 @@ class Layout:
         return failed_dir(self.work(name, stage))
 
     def stamp(self, name: str, stage: str) -> Path:
-        return self.cache / "stamps" / self._scoped(name, stage) / f"{stage}.json"
+        # one joinpath, not three joins: asked for every job on every run
+        return self.cache.joinpath("stamps", self._scoped(name, stage), f"{stage}.json")
 
     def log(self, name: str, stage: str) -> Path:
-        return self.cache / "logs" / self._scoped(name, stage) / f"{stage}.log"
+        return self.cache.joinpath("logs", self._scoped(name, stage), f"{stage}.log")
 
     @property
     def run_log(self) -> Path:

@@ -131,7 +131,7 @@ def _converter(tp: Any) -> Callable[[Any], Any]:
         fields = [(f.name, _converter(hints[f.name])) for f in dataclasses.fields(tp) if f.init]
 
         def make(data: Any) -> Any:
-            if not isinstance(data, Mapping):
+            if type(data) is not dict and not isinstance(data, Mapping):   # JSON gives dicts
                 raise TypeError(f"{tp.__name__}: expected an object, got {type(data).__name__}")
             return tp(**{name: convert(data[name]) for name, convert in fields if name in data})
         return make
@@ -326,11 +326,21 @@ def _finished(ref: Ref, ctx: Context) -> tuple[dict[str, Any], Result] | None:
     found = None
     if stamp is not None:
         try:
-            found = stamp, ctx.stages[ref.stage].result.from_json(stamp["result"])
+            found = _checked(stamp), ctx.stages[ref.stage].result.from_json(stamp["result"])
         except (KeyError, TypeError, ValueError, StopIteration):
             found = None
     memo[ref] = (version, found)
     return found
+
+
+def _checked(stamp: dict[str, Any]) -> dict[str, Any]:
+    """What a run keeps of a stamp for its checks: the signature, the files' check and how it
+    was made (a shared restore); the rest (the inputs it names: a few kB a job) is read again
+    only to explain a job that runs, so a no-op run of a big stack holds little."""
+    kept = {k: stamp[k] for k in ("format", "signature", "check") if k in stamp}
+    if isinstance(stamp.get("run"), dict) and "shared" in stamp["run"]:
+        kept["run"] = {"shared": stamp["run"]["shared"]}
+    return kept
 
 
 def read_result(ref: Ref, ctx: Context) -> Result | None:
@@ -362,10 +372,20 @@ def signature_parts(stage: Stage, ref: Ref, ctx: Context, inputs: Inputs) -> dic
         "stage_version": stage.version,
         "settings": ctx.settings.cache_key() if ref.platform else {},
         # portable: the same recipe in another checkout or cache gets the same signature
-        "inputs": portable(stage.inputs(recipe, ctx), locations(recipe, ctx.settings)),
+        "inputs": portable(stage.inputs(recipe, ctx), _places(recipe, ctx)),
         # fingerprints hold content only already (no location fields)
         "upstream": {str(up): _fingerprint(inputs[up], ctx) for up in inputs},
     }
+
+
+def _places(recipe: Recipe | None, ctx: Context) -> tuple[tuple[str, str], ...]:
+    """``signatures.locations`` of a recipe's jobs on this context's platform, found once per run."""
+    known = ctx.memo.setdefault("places", {})
+    key = None if recipe is None else recipe.recipe_dir
+    found = known.get(key)
+    if found is None:
+        found = known[key] = locations(recipe, ctx.settings)
+    return found
 
 
 def _fingerprint(result: Result, ctx: Context) -> Any:
@@ -414,7 +434,7 @@ def why_stale(stage: Stage, ref: Ref, ctx: Context) -> tuple[bool, list[str]] | 
             return True, [f"upstream {', '.join(waiting)} not finished"]
         parts = signature_parts(stage, ref, ctx, inputs)
         if signature(parts) != stamp.get("signature"):
-            recorded = stamp.get("inputs")
+            recorded = (read_stamp(ctx.stamp_path(ref)) or {}).get("inputs")
             if not recorded:
                 return True, ["its inputs changed (its stamp, of an older condoit, names none)"]
             from ..explain import reasons
