@@ -12,11 +12,15 @@ For the shipped stack, sources are fetched once and seeded into A's and the Dask
 caches (bench_makespan.seed; no network is timed); machine B starts empty and restores its
 sources from the shared cache too. A builds with ``-n 2 -P process``, the local baseline
 for both comparisons. Every build starts from its own copy of a Zig cache as the setup
-script leaves it (bench_makespan.fresh_zig_cache), the workers of a cluster share one.
+script leaves it (bench_makespan.fresh_zig_cache), the workers of a cluster share one;
+``--zig-cache user`` lets every build use the per-user cache instead (Zig then compiles
+from its object cache what an earlier build compiled: quicker, and the same for every
+build compared, but not cold).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -66,6 +70,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=6, help="programs in the generated stack")
     parser.add_argument("--target", default="linux-64")
     parser.add_argument("--targets", default="build", help="comma-separated doit targets (default: build)")
+    parser.add_argument("--zig-cache", choices=("fresh", "user"), default="fresh",
+                        help="each build starts from a copy of the setup's Zig cache (default) or uses the per-user one")
     args = parser.parse_args()
     targets = args.targets.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench-shared-"))
@@ -79,22 +85,25 @@ def main() -> None:
         if shipped:
             seed(cache, targets)
         return cache
+
+    def zig_for(name: str) -> dict[str, str]:
+        return {"zig_cache": str(fresh_zig_cache(work / name))} if args.zig_cache == "fresh" else {}
     try:
         with seaweedfs(work / "s3") as server, environment(server.env):
             cold = timed("A: cold build -n 2 -P process, publishing", recipes, fresh(work / "a"), targets,
-                         "-n", "2", "-P", "process", shared_cache=f"s3://{BUCKET}/a",
-                         zig_cache=str(fresh_zig_cache(work / "a-zig")), **target)
+                         "-n", "2", "-P", "process", shared_cache=f"s3://{BUCKET}/a", **zig_for("a-zig"), **target)
             warm = timed("B: same stack from the warm shared cache", other, work / "b" / "cache", targets,
                          "-n", "2", "-P", "process", shared_cache=f"s3://{BUCKET}/a", **target)
             spans = {}
             for workers in (1, 2):
-                zig = fresh_zig_cache(work / f"dask{workers}-zig")
-                with environment({"CONDOIT_ZIG_CACHE": str(zig)}), \
+                zig = zig_for(f"dask{workers}-zig")
+                with environment({f"CONDOIT_{k.upper()}": v for k, v in zig.items()}), \
                         dask_cluster(work / f"dask{workers}", workers) as (address, _procs):
                     spans[workers] = timed(f"cold build on {workers} Dask worker(s), -n 2 -P thread", recipes,
                                            fresh(work / f"client{workers}"), targets, "-n", "2", "-P", "thread",
                                            shared_cache=f"s3://{BUCKET}/dask{workers}", executor=address,
-                                           zig_cache=str(zig), **target)
+                                           **zig, **target)
+        print(f"Zig cache: {args.zig_cache}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"warm shared cache / cold local build: {warm / cold:.2f}")
         print(f"makespan 2 workers / 1 worker: {spans[2] / spans[1]:.2f}")
     finally:
