@@ -13,6 +13,8 @@ template of tasks/stages/base.py, which is what doit calls too.
 """
 from __future__ import annotations
 
+import atexit
+import os
 import sys
 from dataclasses import replace
 from functools import cached_property
@@ -157,6 +159,17 @@ class Engine:
                 print(f"condoit: {exc}", file=sys.stderr)
                 raise SystemExit(3)
             sweep_partial_packages(self.layout)
+            atexit.register(self._save_stamp_index, os.getpid())
+
+    def _save_stamp_index(self, pid: int) -> None:
+        """At the end of a run that holds the lock (not in a worker it forked): keep what it
+        read of the stamps for the next run (tasks/stamp_index.py)."""
+        index = self._shared.get("index")
+        if index is not None and os.getpid() == pid and self._lock is not None:
+            try:
+                index.save()
+            except OSError as exc:      # only a copy: the next run reads the stamps
+                print(f"condoit: the stamp index was not saved ({exc})", file=sys.stderr)
 
     def __getstate__(self) -> dict:
         raise TypeError("an Engine is not sent to workers: jobs get their Context")

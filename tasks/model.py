@@ -56,6 +56,13 @@ def freeze(value: Any) -> Any:
 
 def to_data(value: Any) -> Any:
     """Plain JSON-able data (dicts, lists, strings, numbers) from any model value."""
+    kind = type(value)      # exact types first: stage signatures ask on every run, for every job
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is tuple or kind is list:
+        return [to_data(v) for v in value]
+    if kind is Frozen:
+        return {str(k): to_data(v) for k, v in value._data.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):

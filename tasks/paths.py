@@ -16,6 +16,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       prefix/<target>/<name>/_h_env...  the long, padded host prefix the build installs into
       stamps/<name>/[<target>/]<stage>.json  a stage's input signature and result, written last
       stamps/@stack/<stage>.json  the same for a stage of the whole stack (channel)
+      stamps/@index.json      a copy of what the last run read of every stamp (tasks/stamp_index.py)
       logs/<name>/[<target>/]<stage>.log, logs/@stack/<stage>.log
       logs/@runs.jsonl        one line per stage run: start, end, CPU, peak memory (`doit report`)
       report/                 `doit report`: timeline.png, trace.json, graph.svg, slowest.txt
@@ -143,6 +144,10 @@ class Layout:
     def stamp(self, name: str, stage: str) -> Path:
         # one joinpath, not three joins: asked for every job on every run
         return self.cache.joinpath("stamps", self._scoped(name, stage), f"{stage}.json")
+
+    @property
+    def stamp_index(self) -> Path:
+        return self.cache / "stamps" / "@index.json"
 
     def log(self, name: str, stage: str) -> Path:
         return self.cache.joinpath("logs", self._scoped(name, stage), f"{stage}.log")

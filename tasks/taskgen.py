@@ -40,17 +40,16 @@ DOIT_CONFIG_BASE: dict[str, Any] = {
 PROBLEMS_TASK = "problems"
 
 
-# Allocations between two young-generation collections of the cyclic garbage collector. A
-# run holds a few objects per job for its whole length (recipes, task dicts, doit's tasks):
-# at Python's default (700) the collector rescans them over and over, a third of the CPU of a
-# no-op run of 1000 recipes. Cycles are still collected, only less often.
-GC_YOUNG_THRESHOLD = 50_000
+# The cyclic garbage collector's thresholds in a doit process. A run holds a few objects per
+# job for its whole length (recipes, task dicts, doit's tasks, the stamps it read): at
+# Python's defaults (700, 10, 10) the collector rescans them over and over, a third of the
+# CPU of a no-op run of 1000 recipes. Cycles are still collected, only less often.
+GC_THRESHOLDS = (100_000, 20, 100)
 
 
 def quiet_gc() -> None:
-    """Make the collector run less often in a doit process (see GC_YOUNG_THRESHOLD)."""
-    _young, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
+    """Make the collector run less often in a doit process (see GC_THRESHOLDS)."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 # doit asks ``inspect.signature`` of a task's uptodate callable on every check (7000 a no-op

@@ -1,5 +1,6 @@
-"""A run reads each stamp once (tasks/stages/base.py ``_finished``), but never keeps a stamp
-that changed since: same size and same mtime do not hide a rewrite (fsutil.file_version)."""
+"""A run reads each stamp once (tasks/stages/base.py ``_finished``), the next one starts from
+the index of what the last read (tasks/stamp_index.py), and neither keeps a stamp that changed
+since: same size and same mtime do not hide a rewrite (fsutil.file_version)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ from doit_runner import run_doit, text_recipe
 from tasks.engine import Engine
 from tasks.fsutil import file_version, write_json_atomic
 from tasks.settings import load_settings
-from tasks.stages.base import read_result
+from tasks.stages.base import read_result, stamp_index
+from tasks.stamp_index import StampIndex
 
 
 @pytest.fixture
@@ -23,42 +25,38 @@ def built(stack_dirs):
     return Engine(load_settings({"recipes": str(recipes), "cache": str(cache)}))
 
 
-def _same_size_edit(text: str) -> str:
-    data = json.loads(text)
+def _rewrite_unseen(path, in_place: bool = False) -> str:
+    """Change the stamp's result (its files_digest) keeping its size and mtime; the new digest.
+    Atomically (a new file renamed in: a new inode) or in place (same inode: only ctime tells)."""
+    before = path.stat()
+    data = json.loads(path.read_text())
     digest = data["result"]["files_digest"]
     data["result"]["files_digest"] = ("0" if digest[0] != "0" else "1") + digest[1:]
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
-
-
-def _keep_times(path, before):
+    if in_place:
+        with open(path, "r+", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    else:
+        write_json_atomic(path, data)
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert (after.st_ino == before.st_ino) == in_place
+    return data["result"]["files_digest"]
 
 
 def test_a_stamp_replaced_with_the_same_size_and_mtime_is_read_again(built):
     _stage, ref, ctx = built.job("compile", "alpha")
-    path = ctx.stamp_path(ref)
     first = read_result(ref, ctx)
-    before = path.stat()
-    edited = _same_size_edit(path.read_text())
-    write_json_atomic(path, json.loads(edited))          # a new file renamed in: a new inode
-    _keep_times(path, before)
-    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
-    again = read_result(ref, ctx)
-    assert again.files_digest != first.files_digest
-    assert again.files_digest == json.loads(edited)["result"]["files_digest"]
+    digest = _rewrite_unseen(ctx.stamp_path(ref))
+    assert digest != first.files_digest
+    assert read_result(ref, ctx).files_digest == digest
 
 
 def test_a_stamp_edited_in_place_with_the_same_size_and_mtime_is_read_again(built):
     _stage, ref, ctx = built.job("compile", "alpha")
-    path = ctx.stamp_path(ref)
     first = read_result(ref, ctx)
-    before = path.stat()
-    edited = _same_size_edit(path.read_text())
-    with open(path, "r+", encoding="utf-8") as fh:      # same inode: only the ctime tells
-        fh.write(edited)
-    _keep_times(path, before)
-    assert path.stat().st_ino == before.st_ino and path.stat().st_mtime_ns == before.st_mtime_ns
-    assert read_result(ref, ctx).files_digest != first.files_digest
+    digest = _rewrite_unseen(ctx.stamp_path(ref), in_place=True)
+    assert read_result(ref, ctx).files_digest == digest != first.files_digest
 
 
 def test_every_platform_of_a_run_shares_the_stamps_it_read(built):
@@ -72,3 +70,60 @@ def test_file_version_is_none_for_a_missing_file(tmp_path):
     assert file_version(tmp_path / "missing") is None
     (tmp_path / "there").write_text("x")
     assert file_version(tmp_path / "there") is not None
+
+
+# -- the stamp index (tasks/stamp_index.py): what the last run read, one file ----------------------
+
+def _fresh(engine):
+    """A new engine on the same settings: a new run, which starts from the saved index."""
+    return Engine(engine.settings)
+
+
+def test_a_run_that_holds_the_lock_saves_the_index_and_the_next_reads_it(built):
+    index_path = built.layout.stamp_index
+    assert index_path.is_file()                          # written by the build's doit process
+    saved = StampIndex.load(index_path)
+    _stage, ref, ctx = built.job("compile", "alpha")
+    assert str(ctx.stamp_path(ref)) in saved.entries
+    again = _fresh(built)
+    _stage, ref, ctx = again.job("compile", "alpha")
+    assert read_result(ref, ctx) == type(read_result(ref, ctx)).from_json(json.loads(
+        ctx.stamp_path(ref).read_text())["result"])
+    assert not stamp_index(ctx).changed                  # every stamp it read was in the index
+
+
+def test_an_index_entry_of_a_stamp_replaced_since_is_not_taken(built):
+    """A run killed after writing a stamp, or a worker that wrote one: the index is older."""
+    _stage, ref, ctx = built.job("compile", "alpha")
+    digest = _rewrite_unseen(ctx.stamp_path(ref))        # same size, same mtime as the indexed one
+    _stage, ref, ctx = _fresh(built).job("compile", "alpha")
+    assert read_result(ref, ctx).files_digest == digest
+    assert stamp_index(ctx).changed                      # the entry is renewed for the next run
+
+
+def test_an_index_entry_with_a_wrong_version_is_ignored(tmp_path):
+    index = StampIndex(tmp_path / "index.json")
+    index.put(tmp_path / "s.json", (1, 2, 3, 4), {"signature": "a"}, {"x": 1})
+    index.save()
+    loaded = StampIndex.load(tmp_path / "index.json")
+    assert loaded.get(tmp_path / "s.json", (1, 2, 3, 4)) == ({"signature": "a"}, {"x": 1})
+    for other in ((9, 2, 3, 4), (1, 9, 3, 4), (1, 2, 9, 4), (1, 2, 3, 9)):   # mtime, size, inode, ctime
+        assert loaded.get(tmp_path / "s.json", other) is None
+    assert loaded.get(tmp_path / "other.json", (1, 2, 3, 4)) is None
+
+
+def test_a_damaged_index_costs_a_read_of_the_stamps_not_a_rebuild(built, stack_dirs):
+    recipes, cache = stack_dirs
+    built.layout.stamp_index.write_text('{"format": 1, "entries": {"x": [1, 2')
+    again = run_doit(recipes, cache, "build:alpha")
+    assert again.returncode == 0 and again.ran == frozenset(), again.output
+    assert StampIndex.load(built.layout.stamp_index).entries    # written anew
+    built.layout.stamp_index.write_text('{"format": 99, "entries": {}}')
+    assert StampIndex.load(built.layout.stamp_index).entries == {}
+
+
+def test_a_read_only_run_does_not_write_the_index(built, stack_dirs):
+    recipes, cache = stack_dirs
+    built.layout.stamp_index.unlink()
+    assert run_doit(recipes, cache, "list").returncode == 0
+    assert not built.layout.stamp_index.exists()

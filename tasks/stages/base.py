@@ -42,6 +42,7 @@ from ..signatures import locations, portable
 from ..stack import Stack
 from ..source_render import with_source
 from ..runlog import RunClock, append_run
+from ..stamp_index import StampIndex
 from ..stamps import flat_parts, read_stamp, remove_stamp, signature, write_stamp
 
 RECIPE, SOURCE, STACK = "recipe", "source", "stack"
@@ -322,15 +323,29 @@ def _finished(ref: Ref, ctx: Context) -> tuple[dict[str, Any], Result] | None:
     known = memo.get(ref)
     if known is not None and known[0] == version:
         return known[1]
-    stamp = read_stamp(path)
+    index = stamp_index(ctx)
+    entry = index.get(path, version)
+    if entry is None:
+        stamp = read_stamp(path)
+        if stamp is not None and "result" in stamp:
+            entry = _checked(stamp), stamp["result"]
+            index.put(path, version, *entry)
     found = None
-    if stamp is not None:
+    if entry is not None:
         try:
-            found = _checked(stamp), ctx.stages[ref.stage].result.from_json(stamp["result"])
+            found = entry[0], ctx.stages[ref.stage].result.from_json(entry[1])
         except (KeyError, TypeError, ValueError, StopIteration):
             found = None
     memo[ref] = (version, found)
     return found
+
+
+def stamp_index(ctx: Context) -> StampIndex:
+    """The run's index of stamps (tasks/stamp_index.py), read once; the engine saves it."""
+    index = ctx.shared.get("index")
+    if index is None:
+        index = ctx.shared["index"] = StampIndex.load(Layout(ctx.settings.cache_dir).stamp_index)
+    return index
 
 
 def _checked(stamp: dict[str, Any]) -> dict[str, Any]:
