@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
-from doit_runner import run_doit, text_recipe
+from doit_runner import ROOT, run_doit, text_recipe
 from tasks.engine import Engine
 from tasks.fsutil import file_version, write_json_atomic
 from tasks.settings import load_settings
@@ -122,8 +124,18 @@ def test_a_damaged_index_costs_a_read_of_the_stamps_not_a_rebuild(built, stack_d
     assert StampIndex.load(built.layout.stamp_index).entries == {}
 
 
-def test_a_read_only_run_does_not_write_the_index(built, stack_dirs):
+def test_only_a_run_that_holds_the_lock_writes_the_index(built, stack_dirs):
+    """A read-only engine (doit list, info) reads stamps but leaves the index to the run that
+    holds the lock; a writing one saves it when it ends."""
     recipes, cache = stack_dirs
     built.layout.stamp_index.unlink()
-    assert run_doit(recipes, cache, "list").returncode == 0
-    assert not built.layout.stamp_index.exists()
+    settings = {"recipes": str(recipes), "cache": str(cache)}
+    script = ("from tasks.engine import Engine; from tasks.settings import load_settings; "
+              "from tasks.stages.base import read_result; "
+              f"e = Engine(load_settings({settings!r}), writes=WRITES); "
+              "e.open(); s, ref, ctx = e.job('compile', 'alpha'); assert read_result(ref, ctx) is not None")
+    for writes, saved in ((False, False), (True, True)):
+        run = subprocess.run([sys.executable, "-c", script.replace("WRITES", str(writes))], cwd=ROOT,
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert built.layout.stamp_index.exists() == saved
