@@ -44,7 +44,7 @@ PROBLEMS_TASK = "problems"
 # job for its whole length (recipes, task dicts, doit's tasks, the stamps it read): at
 # Python's defaults (700, 10, 10) the collector rescans them over and over, a third of the
 # CPU of a no-op run of 1000 recipes. Cycles are still collected, only less often.
-GC_THRESHOLDS = (100_000, 20, 100)
+GC_THRESHOLDS = (100_000, 20, 20)
 
 
 def quiet_gc() -> None:
