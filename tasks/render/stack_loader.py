@@ -37,8 +37,9 @@ def load_stack(settings: Settings) -> Stack:
     results = [render_recipe(meta, settings, variant) for meta, variant in variants.items()]
 
     versions = package_versions(r.recipe for r in results if r.recipe is not None)
+    versioned = set(versions)       # once: a set per recipe made this quadratic in the stack
     for i, result in enumerate(results):
-        if result.recipe is not None and result.pins.unresolved_compatible & set(versions):
+        if result.recipe is not None and result.pins.unresolved_compatible & versioned:
             results[i] = render_recipe(result.meta_path, settings, variants[result.meta_path],
                                        versions, text=result.text)
 
