@@ -60,7 +60,7 @@ class StampIndex:
 
     def save(self) -> None:
         """Write the index when an entry changed (atomically: a killed run leaves the old one)."""
-        if not self.changed:
+        if not self.changed or not self.path.parent.is_dir():     # no stamps (a cache removed): no index
             return
         write_text_atomic(self.path, json.dumps({"format": INDEX_FORMAT, "entries": self.entries},
                                                 separators=(",", ":")))
