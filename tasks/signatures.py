@@ -60,24 +60,36 @@ def _is_path_char(char: str) -> bool:
 
 def _replace_places(value: str, places: tuple[tuple[str, str], ...]) -> str:
     """``value`` with each place (longest first) that is not the start of a longer name
-    replaced by its symbolic name. A scan instead of a regular expression: every recipe has
+    replaced by its symbolic name. A search instead of a regular expression: every recipe has
     its own places, and compiling a pattern per recipe dominated a no-op run of a big stack."""
     if not any(place in value for place, _ in places):
         return value
     out: list[str] = []
-    i, n, plain = 0, len(value), 0
-    while i < n:
-        for place, name in places:
-            end = i + len(place)
-            if value.startswith(place, i) and (end == n or not _is_path_char(value[end])):
-                out.append(value[plain:i])
-                out.append(name)
-                i = plain = end
-                break
-        else:
-            i += 1
-    out.append(value[plain:])
+    i = 0
+    while True:
+        found = min(((at, rank) for rank, (place, _) in enumerate(places)
+                     if (at := _place_at(value, place, i)) >= 0), default=None)
+        if found is None:
+            break
+        at, rank = found            # the first place in the text; at a tie, the longest
+        place, name = places[rank]
+        out.append(value[i:at])
+        out.append(name)
+        i = at + len(place)
+    out.append(value[i:])
     return "".join(out)
+
+
+def _place_at(value: str, place: str, start: int) -> int:
+    """Where ``place`` next stands in ``value`` from ``start`` as a whole name (not followed
+    by a character that would continue it), or -1."""
+    at = value.find(place, start)
+    while at >= 0:
+        end = at + len(place)
+        if end == len(value) or not _is_path_char(value[end]):
+            return at
+        at = value.find(place, at + 1)
+    return at
 
 
 def portable(data: Any, places: tuple[tuple[str, str], ...]) -> Any:
