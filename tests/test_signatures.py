@@ -166,6 +166,12 @@ def test_places_become_names(tmp_path):
                                       "c": "$CACHE/x", "d": f"{tmp_path}/co-other/y", "$ROOT/k": 1}
 
 
+def test_every_place_in_one_string_is_named_and_no_longer_name_is_cut():
+    places = (("/w/co/recipes", "$RECIPES"), ("/w/cache", "$CACHE"), ("/w/co", "$ROOT"))
+    text = "/w/co-2/a /w/co/b:/w/co/recipes/x /w/cache /w/cachet /w/co/recipes2 /w/co"
+    assert portable(text, places) == "/w/co-2/a $ROOT/b:$RECIPES/x $CACHE /w/cachet $ROOT/recipes2 $ROOT"
+
+
 def test_built_files_digest_ignores_where_the_prefix_is(tmp_path):
     digests = []
     for where in ("p", "another/prefix"):
