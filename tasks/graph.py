@@ -49,7 +49,8 @@ def build_order(graph: Mapping[str, Iterable[str]]) -> tuple[tuple[str, ...], li
 
     Recipes on a cycle (or depending on one) are left out of the order.
     """
-    deps = {n: sorted(set(d) & set(graph)) for n, d in graph.items()}
+    names = set(graph)
+    deps = {n: sorted(names.intersection(d)) for n, d in graph.items()}
     order: list[str] = []
     state: dict[str, int] = {}          # 1 = on the current path, 2 = done
     cycles: list[list[str]] = []

@@ -16,6 +16,7 @@ index stage. Plain data: pickled with the contexts into doit's workers.
 """
 from __future__ import annotations
 
+from functools import cached_property
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -36,6 +37,11 @@ class Plan:
     @property
     def cross(self) -> bool:
         return self.target != self.build
+
+    @cached_property
+    def node_set(self) -> frozenset[Node]:
+        """``nodes`` for membership tests (built once: every recipe's test stage asks)."""
+        return frozenset(self.nodes)
 
     def closure(self, node: Node) -> tuple[Node, ...]:
         """``node`` and every node it needs, transitively, dependencies first."""

@@ -172,8 +172,10 @@ def conda_triplet(triplet: str) -> str:
     return f"{arch}-conda-{rest}"
 
 
+@lru_cache(maxsize=None)
 def zig_binary() -> Path | None:
-    """The zig executable of the installed ``ziglang`` package (not imported: no side effect)."""
+    """The zig executable of the installed ``ziglang`` package (not imported: no side effect;
+    looked up once per process: every recipe's compile signature asks)."""
     spec = importlib.util.find_spec("ziglang")
     if spec is None or spec.origin is None:
         return None

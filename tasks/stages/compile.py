@@ -193,18 +193,18 @@ class CompileStage(Stage):
     def inputs(self, recipe: Recipe, ctx: Context) -> Any:
         from ..signatures import environment_variant, recipe_scripts
         tools = resolve_build_requirements(recipe, ctx.settings, ctx.stack.packages)
+        script = build_script(recipe)
         return {
             "name": recipe.name, "version": recipe.version,
             "number": recipe.build.number,
-            "script": build_script(recipe),
+            "script": script,
             "script_env": list(recipe.build.script_env),
             "build_requirements": list(recipe.requirements.build),
             "host_requirements": host_specs(recipe),
             "outputs": compile_inputs(recipe.outputs),
             # only the variant keys this recipe uses: `doit python=3.12` leaves xz alone
             "variant": recipe.section("variant"),
-            "environment_variant": environment_variant(recipe, ctx.settings,
-                                                       recipe_scripts(recipe, build_script(recipe))),
+            "environment_variant": environment_variant(recipe, ctx.settings, recipe_scripts(recipe, script)),
             "recipe_files": recipe_file_digests(recipe, ctx.memo),
             "toolchain": toolchain_identity(tools),
             # no cpu_count: CPU_COUNT/MAKEFLAGS reach build.sh, but a build must not depend on them

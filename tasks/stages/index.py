@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from ..envs import ensure_channel
 from ..errors import StageError
-from ..fsutil import write_json_atomic
+from ..fsutil import file_version, write_json_atomic
 from ..model import Recipe
 from .base import Context, Inputs, Result, Stage
 from .package import PackageResult
@@ -46,11 +46,10 @@ def repodata_entries(repodata: Path, memo: dict | None = None) -> dict[str, dict
     ``memo`` (a run's ``Context.memo``) keeps each version of the file parsed once: every
     recipe's up-to-date check reads it.
     """
-    try:
-        st = repodata.stat()
-    except OSError:
+    version = file_version(repodata)    # rewritten by a rename: a new inode and ctime too
+    if version is None:
         return {}
-    key, version = ("repodata", str(repodata)), (st.st_mtime_ns, st.st_size)
+    key = ("repodata", str(repodata))
     if memo is not None and key in memo and memo[key][0] == version:
         return memo[key][1]
     try:

@@ -70,7 +70,7 @@ class TestStage(Stage):
 def _requires_nodes(recipe: Recipe, ctx: Context) -> list[tuple[str, str]]:
     """The plan's nodes of the stack recipes that ``test/requires`` names (their packages must
     be in the channel before the test prefix is solved)."""
-    nodes = set(ctx.plan.nodes)
+    nodes = ctx.plan.node_set
     found: dict[tuple[str, str], None] = {}
     for package in package_recipes(recipe):
         for spec in package.test.requires:
