@@ -54,13 +54,12 @@ def debian_apt() -> None:
 
 # --- the shipped stack, Python layer included (issue 10): one cold cross build per session ---
 
-# The Python layer and everything it needs (the C libraries, python and python@linux-64 with
-# theirs, the noarch packages and the compiled extensions), built once and shared by every
-# test that reads the shipped stack; tests that change a cache work on a clone of it
-# (`clone_cache`). The run requirements are named too, though build:requests builds them.
-PYTHON_LAYER_TARGETS = ("build:certifi", "build:charset-normalizer", "build:idna", "build:urllib3", "build:pycparser",
-                        "build:requests", "build:cffi", "build:pyyaml", "build:markupsafe", "build:psutil",
-                        "build:pip", "build:wheel")
+# The whole shipped stack (the C libraries, python and python@linux-64 with theirs, the
+# noarch packages, the compiled extensions, the installer's helper), built once and shared by
+# every test that reads it; tests that change a cache work on a clone of it (`clone_cache`).
+# The build publishes every shareable result to a directory store beside the cache
+# (`python_layer.store`): machine A of the shared-cache tests (tests/test_shared_shipped.py).
+PYTHON_LAYER_TARGETS = ("build",)
 
 
 def clone_cache(source: Path, target: Path) -> Path:
@@ -90,21 +89,25 @@ class PythonLayerBuild:
     run: DoitRun
     seconds: float
     cold: bool                  # False with PYTHON_LAYER_CACHE (a cache built before)
+    store: Path                 # the shared stage cache (a directory) this build published to
 
 
 @pytest.fixture(scope="session")
 def python_layer(tmp_path_factory) -> PythonLayerBuild:
-    """`doit -n 2 -P process build:requests build:cffi ...` of the shipped stack, cold
-    (the most expensive fixture of the suite: its time is printed). ``PYTHON_LAYER_CACHE=DIR``
-    builds into DIR instead, keeping it (a second run there is a quick up-to-date check)."""
+    """`doit -n 2 -P process build` of the shipped stack, cold, publishing to a directory
+    store (the most expensive fixture of the suite: its time is printed). ``PYTHON_LAYER_CACHE=DIR``
+    builds into DIR instead, keeping it and its store `DIR-store` (a second run there is a
+    quick up-to-date check)."""
     from doit_runner import ROOT, run_doit
     require_cross_toolchain()
     kept = os.environ.get("PYTHON_LAYER_CACHE")
     cache = Path(kept) if kept else tmp_path_factory.mktemp("python-layer") / "cache"
     started = time.monotonic()
-    run = run_doit(ROOT / "recipes", cache, "-n", "2", "-P", "process", *PYTHON_LAYER_TARGETS, timeout=7200)
+    store = cache.with_name(cache.name + "-store")
+    run = run_doit(ROOT / "recipes", cache, "-n", "2", "-P", "process", *PYTHON_LAYER_TARGETS, timeout=7200,
+                   shared_cache=str(store))
     seconds = time.monotonic() - started
     print(f"\n{'kept' if kept else 'cold'} `doit -n 2 {' '.join(PYTHON_LAYER_TARGETS)}`: {seconds:.0f} s, "
           f"{len(run.ran)} tasks ran")
     assert run.returncode == 0, run.output[-6000:]
-    return PythonLayerBuild(cache, run, seconds, cold=not kept)
+    return PythonLayerBuild(cache, run, seconds, cold=not kept, store=store)

@@ -50,6 +50,24 @@ def test_compile_runs_on_a_worker_and_matches_a_local_build(cluster, stack, tmp_
     assert channel_files(tmp_path / "client") == channel_files(tmp_path / "local") != {}
 
 
+def test_a_shipped_recipe_through_the_cluster_is_the_session_builds_package(cluster, python_layer, tmp_path):
+    """bzip2 for linux-aarch64 (zig, glibc 2.17, its test under qemu) compiled and tested on a
+    worker: byte-identical to the package of the session's local build of the shipped stack."""
+    _server, address, _workers, _work = cluster
+    started = time.monotonic()
+    run = run_doit(ROOT / "recipes", tmp_path / "client", "build:bzip2", shared_cache=f"s3://{BUCKET}/shipped",
+                   executor=address, timeout=1800)
+    assert run.returncode == 0, run.output[-4000:]
+    print(f"build:bzip2 through the cluster: {time.monotonic() - started:.1f} s")
+    for job in ("compile:bzip2", "test:bzip2"):
+        assert f"condoit: {job} restored from the shared cache" in run.output, run.output[-4000:]
+    assert not (tmp_path / "client" / "prefix").exists()
+
+    def bzip2(cache: Path) -> dict[str, bytes]:
+        return {name: data for name, data in channel_files(cache).items() if name.startswith("linux-aarch64/bzip2-")}
+    assert bzip2(tmp_path / "client") == bzip2(python_layer.cache) != {}
+
+
 def test_an_unreachable_scheduler_falls_back_to_local_execution(cluster, stack, tmp_path):
     run = run_doit(stack, tmp_path / "cache", "build", **NATIVE, shared_cache=f"s3://{BUCKET}/nosched",
                    executor=f"tcp://127.0.0.1:{free_port()}")
