@@ -9,6 +9,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       downloads/{md5,sha1,url}/<key>  index: file holding the sha256 of that content
       vcs/<kind>/<key>/       cached clones of git/hg/svn sources
       render/                 compiled meta.yaml templates, by content hash
+      tool-versions.json      `<tool> --version` of build-machine tools, by binary (no process per run)
       rendered/<name>.yaml    ``doit render:<name>`` output
       work/<name>/<stage>/    a source stage's tree (extract, patch): shared by all targets
       work/<name>/<target>/<stage>/   a build stage's work (compile's copy, package root)
@@ -123,6 +124,11 @@ class Layout:
     def scratch(self, name: str, stage: str) -> Path:
         """Throw-away room of one stage run (same filesystem, so moves are renames)."""
         return self.tmp / "scratch" / f"{name}.{stage}"
+
+    @property
+    def tool_versions(self) -> Path:
+        """`<tool> --version` of the build-machine tools, by binary (tasks/toolchain.py)."""
+        return self.cache / "tool-versions.json"
 
     # -- per recipe ----------------------------------------------------------
     @property

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -32,8 +33,10 @@ import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 
 from .errors import CondoitError
+from .fsutil import file_version, write_json_atomic
 from .model import Recipe, spec_name
 from .settings import Settings
 
@@ -71,8 +74,45 @@ def debian_cross_package(triplet: str, stem: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def tool_version(command: str) -> str:
-    """First line of `command --version` (part of compile signatures, cached per process)."""
+def tool_version(command: str, memo: Path | None = None) -> str:
+    """First line of `command --version` (part of compile signatures, cached per process).
+
+    ``memo``: see ``_remembered`` (a no-op `doit` runs no process).
+    """
+    return _remembered(memo, command, shutil.which(command), lambda: _ask_version(command))
+
+
+def _remembered(memo: Path | None, key: str, program: str | None, ask: Callable[[], str]) -> str:
+    """``ask()``, or its earlier answer for the same binary: ``memo`` (``Layout.tool_versions``)
+    keeps each answer with the ``fsutil.file_version`` of the file ``program`` resolves to; a
+    changed, moved or re-linked binary (or another one first on PATH) is asked again."""
+    real = os.path.realpath(program) if program else ""
+    version = file_version(real) if real else None
+    if memo is None or version is None:
+        return ask()
+    seen = [program, real, list(version)]
+    known = _read_memo(memo)
+    entry = known.get(key)
+    if isinstance(entry, dict) and entry.get("binary") == seen:
+        return str(entry.get("version", ""))
+    answer = ask()
+    known[key] = {"binary": seen, "version": answer}
+    try:
+        write_json_atomic(memo, known)
+    except OSError:   # a read-only cache: asked again next time
+        pass
+    return answer
+
+
+def _read_memo(memo: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _ask_version(command: str) -> str:
     try:
         out = subprocess.run([command, "--version"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.SubprocessError):
@@ -184,9 +224,14 @@ def zig_binary() -> Path | None:
 
 
 @lru_cache(maxsize=None)
-def zig_version(binary: str) -> str:
-    """Zig's version: the ``ziglang`` package's when the binary is that package's (read from
-    its metadata: every `doit` call hashes it, and `zig version` costs a process), else asked."""
+def zig_version(binary: str, memo: Path | None = None) -> str:
+    """Zig's version (``memo``: see ``_remembered``; every `doit` call hashes it)."""
+    return _remembered(memo, "zig version", binary or None, lambda: _ask_zig_version(binary))
+
+
+def _ask_zig_version(binary: str) -> str:
+    """The ``ziglang`` package's version when the binary is that package's (its metadata:
+    `zig version` costs a process), else asked."""
     import importlib.metadata
     try:
         dist = importlib.metadata.distribution("ziglang")
@@ -226,10 +271,11 @@ class Toolchain:
     def tool(self, name: str) -> str:
         return f"{self.host}-{name}"
 
-    def identity(self) -> dict[str, str]:
-        """What the compiled bytes depend on (no path, no machine fact): the compile signature."""
+    def identity(self, memo: Path | None = None) -> dict[str, str]:
+        """What the compiled bytes depend on (no path, no machine fact): the compile signature.
+        ``memo``: see ``_remembered``."""
         if self.kind == "zig":
-            return {"kind": "zig", "zig": zig_version(self.zig), "target": self.zig_target,
+            return {"kind": "zig", "zig": zig_version(self.zig, memo), "target": self.zig_target,
                     "wrappers": WRAPPERS_DIGEST}
         return {"kind": "gnu", "target": self.host}
 
@@ -413,13 +459,13 @@ def resolve_build_requirements(recipe: Recipe, settings: Settings, stack_package
     return BuildTools(tuple(dict.fromkeys(system)), tuple(dict.fromkeys(stack)), toolchain)
 
 
-def toolchain_identity(tools: BuildTools) -> dict[str, object]:
+def toolchain_identity(tools: BuildTools, memo: Path | None = None) -> dict[str, object]:
     """The toolchain (kind, target, glibc, Zig's version) and the versions of the build-machine
     tools used: switching toolchains or upgrading a compiler re-runs compile (and, through
-    its output, the later stages), nothing before it."""
-    identity: dict[str, object] = {command: tool_version(command) for command in tools.system if command != "true"}
+    its output, the later stages), nothing before it. ``memo``: see ``tool_version``."""
+    identity: dict[str, object] = {command: tool_version(command, memo) for command in tools.system if command != "true"}
     if tools.toolchain is not None:
-        identity["toolchain"] = tools.toolchain.identity()
+        identity["toolchain"] = tools.toolchain.identity(memo)
     return identity
 
 

@@ -18,19 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from ..buildenv import build_environment, reentry_script
-from ..cores import claimed_cores
 from ..crosspython import build_python_specs, cross_python
 from ..crosspython import prepare as prepare_cross_python
-from ..envs import create_env, package_run_exports
 from ..fsutil import remove_tree, sha256_file, tree_digest, write_text_atomic
 from ..model import PKG_HASH_MARKER, Frozen, Output, Recipe
 from ..outputs import compile_inputs, host_specs, output_recipe, owned_files, package_host_records
 from ..prefix_files import list_prefix
-from ..pyhints import build_failure_hint
 from ..stagelog import StageLog, stage_log
 from ..stamps import signature
 from ..toolchain import resolve_build_requirements, toolchain_identity
-from ..warmup import POST_BUILD_MODULES, prefetching
 from .base import Context, Inputs, Ref, Result, Stage, location
 from .extract import Tree
 
@@ -206,7 +202,7 @@ class CompileStage(Stage):
             "variant": recipe.section("variant"),
             "environment_variant": environment_variant(recipe, ctx.settings, recipe_scripts(recipe, script)),
             "recipe_files": recipe_file_digests(recipe, ctx.memo),
-            "toolchain": toolchain_identity(tools),
+            "toolchain": toolchain_identity(tools, ctx.layout.tool_versions),
             # no cpu_count: CPU_COUNT/MAKEFLAGS reach build.sh, but a build must not depend on them
         }
 
@@ -223,6 +219,11 @@ class CompileStage(Stage):
             return self._build(recipe, ctx, inputs.get("patch"), inputs.get("extract"), log)
 
     def _build(self, recipe: Recipe, ctx: Context, patched: Tree, pristine: Tree, log: StageLog) -> CompileResult:
+        # local: what only a build needs is not loaded by the checks every `doit` call makes
+        from ..cores import claimed_cores
+        from ..envs import create_env, package_run_exports
+        from ..pyhints import build_failure_hint
+        from ..warmup import POST_BUILD_MODULES, prefetching
         layout, settings = ctx.layout, ctx.settings
         work = layout.work(recipe.name, "compile")
         src = layout.build_source(recipe.name)  # padded: the package stage replaces its path
