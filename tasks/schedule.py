@@ -13,7 +13,6 @@ Only a parallel run reads the run log: a no-op `doit build` pays nothing.
 """
 from __future__ import annotations
 
-import statistics
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ def doit_processes(argv: Sequence[str]) -> int:
 
 def bottom_levels(upstream: Mapping[str, Iterable[str]], seconds: Mapping[str, float]) -> dict[str, float]:
     """task -> its seconds plus the longest chain of tasks that need it (transitively)."""
+    import statistics   # (fractions, decimal) only for a parallel run, which schedules
     known = [s for s in seconds.values() if s > 0]
     guess = statistics.median(known) if known else 1.0
     downstream: dict[str, list[str]] = {task: [] for task in upstream}

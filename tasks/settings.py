@@ -155,12 +155,12 @@ VARIABLES = tuple(sorted(set(_ALIASES) | {f.name for f in fields(Settings)}
 def unknown_variables(argv: list[str], also: tuple[str, ...] = ()) -> str:
     """A message naming the ``name=value`` words of a doit command line no setting takes ("" if
     none): doit would silently ignore them, and a misspelt setting would change nothing."""
-    import difflib
     known = set(VARIABLES) | set(also)
     words = [a.split("=", 1)[0] for a in argv[1:] if "=" in a and not a.startswith("-")]
     bad = [w for w in words if w not in known]
     if not bad:
         return ""
+    import difflib     # only for a misspelt variable
     hints = [f"{w}= (did you mean {m[0]}=?)" if (m := difflib.get_close_matches(w, known, 1)) else f"{w}="
              for w in bad]
     return f"unknown variable {', '.join(hints)}; the variables are: {', '.join(sorted(known))}"

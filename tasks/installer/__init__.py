@@ -11,3 +11,5 @@ The target needs a POSIX shell and coreutils only: the install-time helper
 (recipes/condoit-unpack, built by the stack) and the libraries it needs ride uncompressed
 in front of the payload.
 """
+
+CONSTRUCT_FILENAME = "construct.yaml"

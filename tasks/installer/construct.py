@@ -13,8 +13,6 @@ from typing import Any
 from ..errors import RecipeError, RecipeProblem
 from ..render.suggest import close_match
 
-CONSTRUCT_FILENAME = "construct.yaml"
-
 # key -> expected type: what condoit's shell installer does with constructor's format
 KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "version": str, "channels": list, "specs": list, "exclude": list,

@@ -28,13 +28,11 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..errors import CondoitError
 from ..signatures import locations, portable
 from ..stamps import signature
-from .entry import Entry, Refused, entry_key, restore, scan
-from .entry import publish as publish_entry
-from .store import Store, StoreError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:   # .entry and .store are imported where used: a run without a shared cache needs neither
     from ..model import Recipe
     from ..settings import Settings
+    from .store import Store
 # The stage template's types (tasks/stages/base.py imports this package: no import back)
 Stage = Ref = Context = Inputs = Result = Any
 
@@ -84,6 +82,7 @@ def shares(settings: "Settings", stage: str) -> bool:
 def open_store(url: str, base: Path) -> Store:
     """``s3://bucket/prefix`` (boto3: credentials and endpoint from the usual AWS_* variables or
     profile), ``file:///dir`` or a directory (relative to ``base``; an NFS mount works)."""
+    from .store import StoreError
     if url.startswith("s3://"):
         from .s3 import S3Store
         bucket, _, prefix = url[len("s3://"):].partition("/")
@@ -144,6 +143,9 @@ def publish(stage: "Stage", ref: "Ref", ctx: "Context", recipe: "Recipe | None",
     that fails costs only the sharing: the line says why, and the build goes on."""
     if not got.publish:
         return
+    from .entry import Entry, scan
+    from .entry import publish as publish_entry
+    from .store import StoreError
     settings = ctx.settings
     task = ref.task(ctx.plan.target)
     record_only = stage.name in RECORD_ONLY
@@ -209,6 +211,8 @@ def _restore(t: Template, stage: "Stage", ref: "Ref", ctx: "Context", recipe: "R
              sig: str, how: str = "restored") -> Obtained | None:
     """The job's entry restored and verified, or None (a miss, a refused entry, a failing store:
     the line says which and the stage runs)."""
+    from .entry import Entry, Refused, entry_key, restore
+    from .store import StoreError
     settings = ctx.settings
     task = ref.task(ctx.plan.target)
     try:
@@ -251,6 +255,8 @@ def _drop_older_builds(ctx: "Context", result: Any) -> None:
 def _dependents_missing(t: Template, stage: "Stage", ref: "Ref", ctx: "Context", result: "Result") -> str | None:
     """None when every stage that reads ``ref``'s result is current here or in the shared
     cache, given ``result``; else which one is not."""
+    from .entry import entry_key
+    from .store import StoreError
     settings = ctx.settings
     for dep in ctx.stages.values():
         if dep.scope != stage.scope or dep.name == stage.name:

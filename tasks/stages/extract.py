@@ -13,7 +13,6 @@ from ..fetch import FetchContext, place
 from ..fsutil import remove_tree
 from ..model import Recipe
 from ..stagelog import stage_log
-from ..unpack import merge_into, subdir
 from ..worktree import make_tree, remove_work
 from .base import SOURCE, Context, Inputs, Result, Stage, location
 from .download import Fetched
@@ -41,6 +40,7 @@ class ExtractStage(Stage):
         return {"folders": [s.folder for s in recipe.sources]}
 
     def run(self, recipe: Recipe, ctx: Context, inputs: Inputs) -> Tree:
+        from ..unpack import merge_into, subdir   # tarfile, zipfile: only when a tree is made
         fetched: Fetched = inputs.get("download")
         scratch = ctx.layout.scratch(recipe.name, self.name)
         with stage_log(ctx.layout, recipe.name, self.name) as log:

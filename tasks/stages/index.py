@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..envs import ensure_channel
 from ..errors import StageError
 from ..fsutil import file_version, write_json_atomic
 from ..model import Recipe
@@ -30,6 +29,8 @@ def index_channel(ctx: Context, subdir: str, refreshed: Sequence[str]) -> None:
 
     from rattler import Subdir
     from rattler.index import index_fs
+
+    from ..envs import ensure_channel
     layout = ctx.layout
     layout.channel_lock.parent.mkdir(parents=True, exist_ok=True)
     with open(layout.channel_lock, "w") as lock:

@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CondoitError
-from ..installer.build import build_installer
-from ..installer.construct import CONSTRUCT_FILENAME, load_construct
-from ..installer.shell import TEMPLATE
-from ..installer.solve import HELPER
+from ..installer import CONSTRUCT_FILENAME
 from ..model import spec_name
 from ..outputs import package_recipes
 from ..paths import STACK_DIRNAME
@@ -77,6 +74,12 @@ class InstallerStage(Stage):
     def upstream(self, recipe: None, ctx: Context):
         """The index of every recipe the specs and the helper can reach (``reachable``; none if
         the construct file cannot be read: the run reports why)."""
+        # tasks.installer's modules are imported where used: every `doit` call asks this, and
+        # most stacks have no construct file (only `doit installer` needs them)
+        if not construct_path(ctx).is_file():
+            return []
+        from ..installer.construct import load_construct
+        from ..installer.solve import HELPER
         try:
             construct = load_construct(construct_path(ctx))
         except CondoitError:
@@ -87,6 +90,8 @@ class InstallerStage(Stage):
                 if platform == target and name in reached]
 
     def inputs(self, recipe: None, ctx: Context) -> Any:
+        from ..installer.construct import load_construct
+        from ..installer.shell import TEMPLATE
         try:
             construct = load_construct(construct_path(ctx)).signature_data()
         except CondoitError:
@@ -98,6 +103,7 @@ class InstallerStage(Stage):
         return [folder / result.file, folder / f"{result.file}.sha256"]
 
     def clean(self, recipe: None, ctx: Context) -> None:
+        from ..installer.construct import load_construct
         try:
             name = load_construct(construct_path(ctx)).installer_name(ctx.settings.target_platform)
         except CondoitError:
@@ -106,6 +112,8 @@ class InstallerStage(Stage):
             path.unlink(missing_ok=True)
 
     def run(self, recipe: None, ctx: Context, inputs: Inputs) -> InstallerResult:
+        from ..installer.build import build_installer
+        from ..installer.construct import load_construct
         with stage_log(ctx.layout, STACK_DIRNAME, self.name) as log:
             construct = load_construct(construct_path(ctx))
             log.note(f"# {construct_path(ctx)}: {construct.name} {construct.version}")

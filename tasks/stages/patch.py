@@ -12,9 +12,7 @@ from typing import Any
 
 from ..fsutil import sha256_file
 from ..model import Recipe
-from ..patching import apply_patches
 from ..stagelog import stage_log
-from ..unpack import subdir
 from ..worktree import make_tree, remove_work
 from .base import SOURCE, Context, Inputs, Stage
 from .extract import Tree
@@ -40,6 +38,10 @@ class PatchStage(Stage):
                             for s in recipe.sources if s.patches]}
 
     def run(self, recipe: Recipe, ctx: Context, inputs: Inputs) -> Tree:
+        # local: patching and unpack (tarfile, zipfile) are needed only when a tree is made,
+        # not by the checks every `doit` call makes
+        from ..patching import apply_patches
+        from ..unpack import subdir
         pristine: Tree = inputs.get("extract")
         with stage_log(ctx.layout, recipe.name, self.name) as log:
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ..buildenv import SYSTEM_PATH
-from ..envs import create_env
 from ..errors import CondoitError
 from ..fsutil import remove_tree, write_bytes_atomic
 from ..model import Recipe, spec_name
@@ -99,6 +98,7 @@ def _test_package(package: Recipe, recipe: Recipe, made: PackageRecord, patched:
     tmp.mkdir(parents=True)
     specs = [made.spec] + list(package.test.requires)
     log.note(f"# installing {', '.join(specs)} into {prefix}")
+    from ..envs import create_env     # py-rattler's side: only when a test runs
     try:
         create_env(specs, prefix, settings, what=f"test prefix of {package.name}")
     except CondoitError as exc:
