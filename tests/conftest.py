@@ -1,13 +1,14 @@
 """Shared fixtures: every test gets its own recipes root and cache."""
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 import pytest
 
@@ -90,6 +91,7 @@ class PythonLayerBuild:
     seconds: float
     cold: bool                  # False with PYTHON_LAYER_CACHE (a cache built before)
     store: Path                 # the shared stage cache (a directory) this build published to
+    packages: Mapping[str, str]  # subdir/file -> sha256 of every package the build made (tests change the channel)
 
 
 @pytest.fixture(scope="session")
@@ -110,4 +112,6 @@ def python_layer(tmp_path_factory) -> PythonLayerBuild:
     print(f"\n{'kept' if kept else 'cold'} `doit -n 2 {' '.join(PYTHON_LAYER_TARGETS)}`: {seconds:.0f} s, "
           f"{len(run.ran)} tasks ran")
     assert run.returncode == 0, run.output[-6000:]
-    return PythonLayerBuild(cache, run, seconds, cold=not kept, store=store)
+    from shared_servers import channel_files
+    packages = {name: hashlib.sha256(data).hexdigest() for name, data in channel_files(cache).items()}
+    return PythonLayerBuild(cache, run, seconds, cold=not kept, store=store, packages=packages)
