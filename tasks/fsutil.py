@@ -209,3 +209,14 @@ def staged_dir(target: Path) -> Iterator[Path]:
     os.replace(staging, target)
     remove_tree(old)
     remove_tree(failed)
+
+
+def file_digests(path: Path) -> tuple[str, str, int]:
+    """(sha256, md5, size) of a file in one read: what a repodata record lists of a package."""
+    sha, md5, size = hashlib.sha256(), hashlib.md5(), 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            sha.update(block)
+            md5.update(block)
+            size += len(block)
+    return sha.hexdigest(), md5.hexdigest(), size

@@ -1,4 +1,4 @@
-"""Stage 'index': put a new package into the local channel's repodata (py-rattler).
+"""Stage 'index': put a new package into the local channel's repodata.
 
 Its result carries only the package's *content* digest, so a dependent recompiles when
 what it builds against changed, not when a package was merely re-made (early cutoff).
@@ -13,32 +13,51 @@ from typing import Any, Sequence
 
 from ..errors import StageError
 from ..fsutil import file_version, write_json_atomic
-from ..model import Recipe
+from ..model import Recipe, to_data
+from ..paths import Layout
 from .base import Context, Inputs, Result, Stage
-from .package import PackageResult
+from .package import PackageRecord, PackageResult
 
 
-def index_channel(ctx: Context, subdir: str, refreshed: Sequence[str]) -> None:
+def index_channel(ctx: Context, subdir: str, packages: Sequence[PackageRecord]) -> None:
     """Bring one subdir's repodata up to date; one indexer at a time (parallel builds).
 
-    Indexing is incremental (py-rattler reads only packages repodata does not list, and
-    drops entries whose files are gone), so the cost does not grow with the channel. A
-    re-made package keeps its file name, so its old entry is dropped first.
+    The package stage's records are written directly (tasks/repodata.py) when they say all
+    that changed; otherwise py-rattler indexes: incrementally (it reads only packages
+    repodata does not list, and drops entries whose files are gone), so the cost does not
+    grow with the channel. A re-made package keeps its file name, so its old entry is
+    dropped first.
     """
-    import asyncio  # loaded by the runs that index, not by `doit list`
-
-    from rattler import Subdir
-    from rattler.index import index_fs
-
+    from .. import repodata
     from ..envs import ensure_channel
     layout = ctx.layout
     layout.channel_lock.parent.mkdir(parents=True, exist_ok=True)
     with open(layout.channel_lock, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        force = not _forget_entries(layout.channel_subdir(subdir) / "repodata.json", refreshed)
-        asyncio.run(index_fs(layout.channel, target_platform=Subdir(subdir), write_zst=False, write_shards=False,
-                             force=force))
+        records = {p.archive: to_data(p.record) for p in packages}
+        if not (all(records.values()) and repodata.update(layout.channel_subdir(subdir), subdir, records)
+                and _noarch_listed(layout.channel_subdir("noarch"))):
+            _index_fs(layout, subdir, list(records))
         ensure_channel(layout, [subdir, "noarch"])
+
+
+def _noarch_listed(folder: Path) -> bool:
+    """py-rattler, indexing a subdir, gives a channel without noarch an empty noarch repodata."""
+    if not (folder / "repodata.json").exists():
+        from .. import repodata
+        return repodata.update(folder, "noarch", {})
+    return True
+
+
+def _index_fs(layout: Layout, subdir: str, refreshed: Sequence[str]) -> None:
+    """py-rattler's index of one subdir (and an empty noarch), all of it when repodata is unreadable."""
+    import asyncio  # loaded by the runs py-rattler indexes, not by `doit list`
+
+    from rattler import Subdir
+    from rattler.index import index_fs
+    force = not _forget_entries(layout.channel_subdir(subdir) / "repodata.json", refreshed)
+    asyncio.run(index_fs(layout.channel, target_platform=Subdir(subdir), write_zst=False, write_shards=False,
+                         force=force))
 
 
 def repodata_entries(repodata: Path, memo: dict | None = None) -> dict[str, dict[str, Any]]:
@@ -112,7 +131,7 @@ class IndexStage(Stage):
         subdirs = tuple(sorted({p.subdir for p in made.packages})) or (ctx.settings.target_platform,)
         try:
             for subdir in subdirs:
-                index_channel(ctx, subdir, [p.archive for p in made.packages if p.subdir == subdir])
+                index_channel(ctx, subdir, [p for p in made.packages if p.subdir == subdir])
         except Exception as exc:  # py-rattler's own exception types
             raise StageError(recipe.name, "index", f"indexing {ctx.layout.channel} failed: {exc}") from None
         return Indexed(made.content, subdirs)

@@ -10,10 +10,10 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from ..fsutil import atomic_file, remove_tree, sha256_file, tree_digest
-from ..model import Recipe, spec_name
+from ..fsutil import atomic_file, file_digests, remove_tree, sha256_file, tree_digest
+from ..model import Frozen, Recipe, spec_name
 from ..outputs import package_host_records, package_recipes
 from ..paths import CANONICAL_SOURCE_DIRNAME, canonical_prefix
 from ..prefix_files import copy_files
@@ -40,6 +40,9 @@ class PackageRecord:
     archive: str            # file name in channel/<subdir>/
     sha256: str             # of the archive's bytes
     content: str            # of its metadata and files, without times (what dependents hash)
+    # what the channel's repodata lists of it (tasks/repodata.py), made here so the index
+    # stage need not re-read the archive; empty: py-rattler indexes it
+    record: Mapping[str, Any] = Frozen()
 
     @property
     def spec(self) -> str:
@@ -191,8 +194,11 @@ def _make_package(package: Recipe, recipe: Recipe, ctx: Context, compiled: Compi
                          "files": tree_digest(root, files=result.files, relocatable=True),
                          "run_exports": run_exports_json(package)})
     log.note(f"# wrote {archive}")
+    from ..repodata import record
+    sha256, md5, size = file_digests(archive)
+    listed = record(index.to_json(), run_exports_json(package), sha256, md5, size)
     return PackageRecord(package.name, index.version, index.build, index.build_number, index.subdir,
-                         archive.name, sha256_file(archive), content)
+                         archive.name, sha256, content, Frozen(listed or {}))
 
 
 def _post_processed_copy(recipe: Recipe, ctx: Context, built: _Build, root: Path, log: StageLog) -> Any:
