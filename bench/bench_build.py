@@ -143,19 +143,23 @@ def zig_cache_for(where: Path, mode: str) -> list[str]:
 
 
 ZIG_CACHE_LINE = re.compile(r"ZIG_GLOBAL_CACHE_DIR=\S+; ZIG_LOCAL_CACHE_DIR=\S+")
+CCACHE_DIR_WORD = re.compile(r" ccache_dir=(?!'')\S+")     # '': condoit's build had no compiler cache
 
 
-def point_wrappers_at(tools: Path, zig_variable: list[str]) -> None:
-    """Make the peer's copy of condoit's compiler wrappers use the Zig cache condoit's build got."""
-    if not zig_variable:
-        return
-    cache = shlex.quote(zig_variable[0].split("=", 1)[1])
+def point_wrappers_at(tools: Path, zig_variable: list[str], ccache_dir: Path) -> None:
+    """Give the peer's copy of condoit's compiler wrappers caches of their own, as fresh as
+    condoit's build got: the Zig cache (``zig_variable``, none: the per-user one) and the
+    compiler cache (ccache; every cold build of either tool starts with an empty one)."""
+    ccache = shlex.quote(str(ccache_dir))
+    zig = shlex.quote(zig_variable[0].split("=", 1)[1]) if zig_variable else ""
     for script in tools.iterdir():
         if script.is_file() and not script.is_symlink() and script.stat().st_size < 65536:
             text = script.read_bytes().decode("utf-8", "replace")
-            if ZIG_CACHE_LINE.search(text):
-                script.write_text(ZIG_CACHE_LINE.sub(
-                    f"ZIG_GLOBAL_CACHE_DIR={cache}; ZIG_LOCAL_CACHE_DIR={cache}", text))
+            new = CCACHE_DIR_WORD.sub(lambda _: f" ccache_dir={ccache}", text)
+            if zig:
+                new = ZIG_CACHE_LINE.sub(f"ZIG_GLOBAL_CACHE_DIR={zig}; ZIG_LOCAL_CACHE_DIR={zig}", new)
+            if new != text:
+                script.write_text(new)
 
 
 def peer(recipe_dir: Path, out: Path, skip: str = "none") -> Sample:
@@ -304,7 +308,8 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
         cold_t.append(doit(recipes, cache, f"build:{name}", *zig)[0])
         if i == 0:
             pair.write_peer(peer_exports(cache, name, work / name / "toolchain-bin"))
-        point_wrappers_at(work / name / "toolchain-bin", zig_cache_for(work / name / f"zig-peer-{i}", zig_mode))
+        point_wrappers_at(work / name / "toolchain-bin", zig_cache_for(work / name / f"zig-peer-{i}", zig_mode),
+                          work / name / f"ccache-peer-{i}")
         cold_p.append(peer(pair.peer_dir, work / name / f"peer-{i}"))
     out = work / name / f"peer-{n - 1}"
     rows = [Row(f"{name}: cold build -> indexed package", cold_c, cold_p,

@@ -30,6 +30,8 @@ PACKAGES=(
   qemu-user qemu-user-binfmt binfmt-support patchelf
   # build machine tools used by the recipes' build.sh and by the fetchers
   gcc g++ make perl m4 pkg-config file patch cmake
+  # the compiler cache in front of zig (tasks/toolchain.py: unchanged sources are not recompiled)
+  ccache
   # sqlite's full source tree (Debian's repack) makes its amalgamation with tclsh
   tcl
   git mercurial subversion zstd xz-utils bzip2

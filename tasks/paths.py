@@ -126,6 +126,11 @@ class Layout:
         return self.tmp / "scratch" / f"{name}.{stage}"
 
     @property
+    def compiler_cache(self) -> Path:
+        """ccache's objects (the zig toolchain's C/C++ compiles; tasks/toolchain.py)."""
+        return self.cache / "ccache"
+
+    @property
     def tool_versions(self) -> Path:
         """`<tool> --version` of the build-machine tools, by binary (tasks/toolchain.py)."""
         return self.cache / "tool-versions.json"

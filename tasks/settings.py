@@ -88,6 +88,7 @@ class Settings:
     toolchain: str = "auto"             # zig | gnu | auto (zig when cross compiling, gnu natively)
     glibc: str = "2.17"                 # the glibc the zig toolchain links against (its symbol versions)
     zig_cache: Path = field(default_factory=lambda: default_zig_cache())   # shared by every cache
+    compiler_cache: bool = True         # ccache in front of zig's compiles (Layout.compiler_cache)
     mirrors: tuple[str, ...] = ()
     strict: bool = False                # every render leniency (see tasks/render/lenient.py) an error
     variant_files: tuple[Path, ...] = ()  # extra variant files, last and highest (conda-build -m)
@@ -128,14 +129,18 @@ class Settings:
         return {"target_platform": self.target_platform, "build_platform": self.build_platform}
 
 
+def _flag(value: Any) -> bool:
+    """A yes/no setting from a file (bool) or the command line (1/0, true/false, yes/no, on/off)."""
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 _CONVERTERS = {
     "root": Path, "recipes_dir": Path, "cache_dir": Path, "zig_cache": Path,
     "max_glibc": lambda v: str(v).strip(), "glibc": lambda v: str(v).strip(),
     "toolchain": lambda v: str(v).strip().lower(),
     "compression_level": int, "cpu_count": int,
     "mirrors": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(x for x in str(v).split(",") if x),
-    "strict": lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("1", "true", "yes", "on"),
-    "shared_write": lambda v: v if isinstance(v, bool) else str(v).strip().lower() in ("1", "true", "yes", "on"),
+    "strict": _flag, "shared_write": _flag, "compiler_cache": _flag,
     "shared_cache": lambda v: str(v).strip(), "executor": lambda v: str(v).strip(),
     "shared_stages": lambda v: tuple(v) if isinstance(v, (list, tuple)) else tuple(
         x.strip() for x in str(v).split(",") if x.strip()),

@@ -38,6 +38,7 @@ from typing import Any, Callable
 from .errors import CondoitError
 from .fsutil import file_version, write_json_atomic
 from .model import Recipe, spec_name
+from .paths import Layout
 from .settings import Settings
 
 # compiler package prefixes (conda-build names) -> (tool suffix, Debian package stem)
@@ -149,17 +150,27 @@ BUILD_MACHINE_NAMES = {"cc": "gcc", "c++": "g++"}   # Debian has x86_64-linux-gn
 # their PIC objects `*.so`) is linked through a `.o` symlink instead. Queries
 # (`-print-search-dirs`, libtool's) get the target without the glibc suffix, which clang's own
 # triple parser refuses; `-dumpmachine` answers HOST.
+# A compile to an object (`-c`) goes through ccache when the toolchain has a compiler cache: the
+# wrapper calls ccache with itself as the compiler (CONDOIT_IN_CCACHE: the inner call runs zig).
+# condoit compiles every package at the same padded path, so after a patch edit the sources it
+# did not change hit the cache. Depend mode (the compiler's own -MD file) runs no preprocessor on
+# a miss; the tree is a fresh copy, so the header ctime/mtime checks are relaxed (the content is
+# still hashed); the compiler is named by the zig binary's file version and the wrappers' digest,
+# not the wrapper's mtime. Every compile to an object writes a dependency file (a scratch one
+# when the build asks for none), cache or not: zig's object bytes differ with and without one.
 COMPILER_WRAPPER = """#!/bin/sh
 # condoit's zig toolchain ({what}); written by tasks/toolchain.py, do not edit.
 ZIG_GLOBAL_CACHE_DIR={cache}; ZIG_LOCAL_CACHE_DIR={cache}
 export ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR
 set -f
-target={target} link=yes debug=no n=$#
+target={target} link=yes debug=no n=$# ccache_dir={ccache_dir}
 for arg in "$@"; do
   case "$arg" in
     -dumpmachine) echo {host}; exit 0 ;;
     -print-*|--print-*) link=no target={query_target} ;;
-    -c|-S|-E|-M|-MM|-fsyntax-only|-v|--version|-dumpversion|-dumpfullversion) link=no ;;
+    -c) link=no compile=${{compile:-yes}} ;;
+    -S|-E|-M|-MM|-fsyntax-only|-v|--version|-dumpversion|-dumpfullversion) link=no compile=no ;;
+    -MD|-MMD) deps=given ;;
     -g0|-ggdb0) debug=no ;;
     -g|-g[123]|-ggdb*|-gdwarf*|-gline-tables-only) debug=yes ;;
     -Wl,*,-stats|-Wl,*,-stats,*|-Wl,-stats,*|-Wl,-stats|-Wl,-lc|-Wl,-lc,*|-Wl,*,-lc|-Wl,*,-lc,*)
@@ -185,6 +196,22 @@ for arg in "$@"; do
 done
 shift "$n"
 if [ "$link" = yes ] && [ "$debug" = no ]; then set -- "$@" -Wl,--strip-debug; fi
+if [ "${{compile:-}}" = yes ] && [ -z "${{CONDOIT_IN_CCACHE:-}}" ]; then
+  if [ -n "$ccache_dir" ]; then
+    CCACHE_DIR=$ccache_dir CCACHE_COMPILERTYPE=clang CCACHE_COMPILERCHECK={ccache_check} CCACHE_DEPEND=1
+    CCACHE_SLOPPINESS=include_file_ctime,include_file_mtime CONDOIT_IN_CCACHE=1
+    export CCACHE_DIR CCACHE_COMPILERTYPE CCACHE_COMPILERCHECK CCACHE_DEPEND CCACHE_SLOPPINESS CONDOIT_IN_CCACHE
+    set -- {ccache} "$0" "$@"
+  else
+    set -- {zig} {command} -target "$target" -g0{extra} "$@"
+  fi
+  if [ "${{deps:-}}" = given ]; then exec "$@"; fi
+  depfile="${{TMPDIR:-/tmp}}/condoit-deps-$$.d"
+  "$@" -MD -MF "$depfile"
+  status=$?
+  rm -f "$depfile"
+  exit "$status"
+fi
 if [ -z "${{objdir:-}}" ]; then exec {zig} {command} -target "$target" -g0{extra} "$@"; fi
 {zig} {command} -target "$target" -g0{extra} "$@"
 status=$?
@@ -263,6 +290,8 @@ class Toolchain:
     glibc: str = ""            # zig: the glibc release it links against
     zig: str = ""              # zig: the executable
     zig_cache: str = ""        # zig: its cache directory
+    ccache: str = ""           # zig: ccache's executable ("": compiles are not cached)
+    ccache_dir: str = ""       # zig: ccache's directory (Layout.compiler_cache)
 
     @property
     def zig_target(self) -> str:
@@ -324,6 +353,12 @@ class Toolchain:
                      "-DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY", "-DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY"]
         return " ".join(args)
 
+    def ccache_check(self) -> str:
+        """ccache's name for the compiler: zig's binary (by file version), target and wrappers."""
+        version = file_version(Path(self.zig)) if self.zig else None
+        stamp = f"{version[0]}-{version[1]}" if version else "none"
+        return f"string:{self.zig}-{stamp}-{self.zig_target}-{WRAPPERS_DIGEST}"
+
     def install(self, build_prefix: Path) -> list[str]:
         """Write the wrapper scripts into ``build_prefix/bin`` (zig); returns their names."""
         if self.kind != "zig":
@@ -341,7 +376,9 @@ class Toolchain:
                 scripts[name] = COMPILER_WRAPPER.format(what=f"{name}: zig {command}, {what}", cache=q(self.zig_cache),
                                                         host=self.host, zig=q(self.zig), command=command,
                                                         target=self.zig_target, extra=extra,
-                                                        query_target=self.zig_target.rsplit(".", 2)[0])
+                                                        query_target=self.zig_target.rsplit(".", 2)[0],
+                                                        ccache=q(self.ccache), ccache_check=q(self.ccache_check()),
+                                                        ccache_dir=q(self.ccache_dir) if self.ccache else "''")
             else:
                 scripts[name] = TOOL_WRAPPER.format(what=f"{name}: zig {command}", cache=q(self.zig_cache),
                                                     zig=q(self.zig), command=command)
@@ -367,6 +404,15 @@ def _write_script(path: Path, text: str) -> str:
     return path.name
 
 
+def compiler_cache(settings: Settings) -> dict[str, str]:
+    """The Toolchain fields of the compiler cache: ccache and its directory, when the
+    ``compiler_cache`` setting is on and ccache is installed (the setup script installs it)."""
+    program = shutil.which("ccache") if settings.compiler_cache else None
+    if not program:
+        return {}
+    return {"ccache": program, "ccache_dir": str(Layout.of(settings).compiler_cache)}
+
+
 def select_toolchain(settings: Settings) -> Toolchain:
     """The toolchain of the `toolchain` setting (`auto`: zig when cross compiling, else gnu)."""
     kind = settings.toolchain_kind
@@ -375,7 +421,8 @@ def select_toolchain(settings: Settings) -> Toolchain:
         binary = zig_binary()
         return Toolchain("zig", conda_triplet(system_host), conda_triplet(system_build), system_host,
                          system_build, settings.cross, glibc=settings.glibc,
-                         zig=str(binary) if binary else "", zig_cache=str(settings.zig_cache))
+                         zig=str(binary) if binary else "", zig_cache=str(settings.zig_cache),
+                         **compiler_cache(settings))
     return Toolchain("gnu", system_host, system_build, system_host, system_build, settings.cross)
 
 
