@@ -156,8 +156,9 @@ BUILD_MACHINE_NAMES = {"cc": "gcc", "c++": "g++"}   # Debian has x86_64-linux-gn
 # did not change hit the cache. Depend mode (the compiler's own -MD file) runs no preprocessor on
 # a miss; the tree is a fresh copy, so the header ctime/mtime checks are relaxed (the content is
 # still hashed); the compiler is named by the zig binary's file version and the wrappers' digest,
-# not the wrapper's mtime. Every compile to an object writes a dependency file (a scratch one
-# when the build asks for none), cache or not: zig's object bytes differ with and without one.
+# not the wrapper's mtime. Every compile of C or C++ to an object writes a dependency file (a
+# scratch one when the build asks for none), cache or not: zig's object bytes differ with and
+# without one.
 COMPILER_WRAPPER = """#!/bin/sh
 # condoit's zig toolchain ({what}); written by tasks/toolchain.py, do not edit.
 ZIG_GLOBAL_CACHE_DIR={cache}; ZIG_LOCAL_CACHE_DIR={cache}
@@ -184,6 +185,7 @@ for arg in "$@"; do
       done
       unset IFS
       [ "$arg" = -Wl ] && continue ;;
+    *.s) deps=none ;;      # plain assembly: clang warns that -MD is unused
     *.so)
       if [ -f "$arg" ] && [ "$(od -An -j16 -N1 -tu1 "$arg" 2>/dev/null | tr -d ' ')" = 1 ]; then
         [ -n "${{objdir:-}}" ] || objdir=$(mktemp -d "${{TMPDIR:-/tmp}}/condoit-zig-objects.XXXXXX")
@@ -205,7 +207,7 @@ if [ "${{compile:-}}" = yes ] && [ -z "${{CONDOIT_IN_CCACHE:-}}" ]; then
   else
     set -- {zig} {command} -target "$target" -g0{extra} "$@"
   fi
-  if [ "${{deps:-}}" = given ]; then exec "$@"; fi
+  if [ -n "${{deps:-}}" ]; then exec "$@"; fi
   depfile="${{TMPDIR:-/tmp}}/condoit-deps-$$.d"
   "$@" -MD -MF "$depfile"
   status=$?

@@ -187,3 +187,16 @@ def test_a_patch_edit_compiles_only_the_patched_file_and_the_package_is_the_unca
     assert uncached.returncode == 0, uncached.output
     assert not (plain / "ccache").exists()
     assert package_digest(plain) == package_digest(cache)
+
+
+def test_plain_assembly_gets_no_dependency_flags_and_is_cached(wrapper, tmp_path):
+    """clang warns that -MD is unused for a `.s` file: the wrapper adds none (ccache hashes the file)."""
+    cc, ccache_dir, env = wrapper
+    for expected_hits in (0, 1):
+        tree = tmp_path / "asm"
+        subprocess.run(["rm", "-rf", str(tree)], check=True)
+        tree.mkdir()
+        (tree / "f.s").write_text(".text\n.globl f\nf: ret\n")
+        run = subprocess.run([str(cc), "-c", "f.s", "-o", "f.o"], cwd=tree, env=env, capture_output=True, text=True)
+        assert run.returncode == 0 and run.stderr == "", run.stderr
+        assert (tree / "f.o").read_bytes()[:4] == b"\x7fELF" and hits(ccache_dir) == expected_hits
