@@ -28,7 +28,7 @@ from .model import Recipe
 from .paths import Layout
 from .plan import Plan, make_plan
 from .recovery import sweep_partial_packages
-from .render.stack_loader import load_stack
+from .render.stack_memo import cached_stack
 from .settings import Settings
 from .stack import Stack
 from .stages import STAGES
@@ -69,10 +69,11 @@ class Engine:
         return replace(self.settings, target_platform=platform, max_glibc="")
 
     def stack_for(self, platform: str) -> Stack:
-        """The stack rendered for ``platform`` (selectors, skips and variants of that platform)."""
+        """The stack rendered for ``platform`` (selectors, skips and variants of that platform); the
+        last call's while nothing its render read has changed (tasks/render/stack_memo.py)."""
         platform = platform or self.target
         if platform not in self._stacks:
-            self._stacks[platform] = load_stack(self.settings_for(platform))
+            self._stacks[platform] = cached_stack(self.settings_for(platform))
         return self._stacks[platform]
 
     @property

@@ -9,6 +9,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       downloads/{md5,sha1,url}/<key>  index: file holding the sha256 of that content
       vcs/<kind>/<key>/       cached clones of git/hg/svn sources
       render/                 compiled meta.yaml templates, by content hash
+      render/stacks/<key>.memo  the rendered stack per settings, with what its render read
       tool-versions.json      `<tool> --version` of build-machine tools, by binary (no process per run)
       rendered/<name>.yaml    ``doit render:<name>`` output
       work/<name>/<stage>/    a source stage's tree (extract, patch): shared by all targets
@@ -140,6 +141,10 @@ class Layout:
     def template_cache(self) -> Path:
         """Compiled meta.yaml templates, by content hash (fast `doit list`)."""
         return self.cache / "render"
+
+    def stack_memo(self, key: str) -> Path:
+        """The rendered stack of one set of settings and what its render read (render/stack_memo.py)."""
+        return self.cache / "render" / "stacks" / f"{key}.memo"
 
     def rendered(self, name: str) -> Path:
         return self.cache / "rendered" / f"{name}.yaml"

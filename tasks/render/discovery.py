@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .inputs import note_path
+
 META = "meta.yaml"
 MAX_DEPTH = 6                   # levels below the root searched (a guard against huge trees)
 _IGNORED = frozenset({"__pycache__", "node_modules"})
@@ -24,6 +26,7 @@ def find_recipes(root: Path, max_depth: int = MAX_DEPTH) -> list[Path]:
 
 
 def _walk(directory: Path, depth: int, max_depth: int, found: list[Path]) -> None:
+    note_path(directory)
     try:
         entries = sorted((e for e in os.scandir(directory)
                           if not e.name.startswith(".") and e.name not in _IGNORED and e.is_dir()),
@@ -32,6 +35,7 @@ def _walk(directory: Path, depth: int, max_depth: int, found: list[Path]) -> Non
         return
     for entry in entries:
         meta = Path(entry.path) / META
+        note_path(meta)
         if meta.is_file():
             found.append(meta)
         elif depth < max_depth:

@@ -7,13 +7,12 @@ returns the bare name and is noted, so the caller can render again once it is kn
 """
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..model import PKG_HASH_MARKER
+from .inputs import ENVIRON, OS
 from .pins import apply_pin_expressions
 from .tracking import TrackingDict
 
@@ -136,29 +135,10 @@ def make_functions(target_platform: str, variant: TrackingDict, recipe_dir: Path
             return f"{package_name} {version}"
         return f"{package_name} {apply_pin_expressions(version, min_pin, max_pin)}".rstrip()
 
-    def load_file_regex(load_file: str, regex_pattern: str, from_recipe_dir: bool = False, **_: Any):
-        """A match in a file of the recipe dir; files of the source tree (the default) are
-        not there at render time, so those give None, as in conda-build's first pass."""
-        path = Path(load_file)
-        if not path.is_absolute():
-            if not from_recipe_dir:
-                return None
-            path = recipe_dir / path
-        try:
-            return re.search(regex_pattern, path.read_text(errors="replace"))
-        except OSError:
-            return None
-
-    def load_empty(*_: Any, **__: Any) -> dict[str, Any]:
-        """Source-tree metadata loaders: the source is not fetched at render time."""
-        return {}
-
     return {
         "compiler": compiler, "stdlib": stdlib, "cdt": cdt,
         "pin_subpackage": pin_subpackage, "pin_compatible": pin_compatible,
-        "load_file_regex": load_file_regex, "load_setup_py_data": load_empty,
-        "load_file_data": load_empty, "load_str_data": load_empty,
-        "environ": os.environ, "os": os,
+        "environ": ENVIRON, "os": OS,     # the file loaders are loaders.py's
     }
 
 

@@ -24,6 +24,7 @@ import jinja2
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 
+from .inputs import note_path
 from .suggest import close_match
 from .template_cache import template_for
 
@@ -114,6 +115,7 @@ class _RecipeLoader(jinja2.BaseLoader):
             raise jinja2.TemplateNotFound(name)
         for base in dirs:
             path = base.joinpath(*parts)
+            note_path(path)
             if path.is_file():
                 return path
         raise jinja2.TemplateNotFound(name, f"template '{name}' not found in "

@@ -13,12 +13,13 @@ say the recipe renders for real only after download.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable
+
+from .inputs import getenv, note_path, volatile
 
 
 class PendingValue(str):
@@ -104,10 +105,10 @@ def make_loaders(recipe_dir: Path, source_dir: Path | None, needs: dict[str, Non
     def locate(name: str, from_recipe_dir: bool, what: str) -> Path | None:
         """The file to read, or None when it is in a source not fetched yet (noted)."""
         path = Path(str(name))
-        if path.is_absolute():
-            return path
-        if from_recipe_dir:
-            return recipe_dir / path
+        if path.is_absolute() or from_recipe_dir:
+            found = path if path.is_absolute() else recipe_dir / path
+            note_path(found)
+            return found
         if source_dir is not None:
             return source_dir / path
         needs.setdefault(f"{what}('{name}')", None)
@@ -147,6 +148,7 @@ def make_loaders(recipe_dir: Path, source_dir: Path | None, needs: dict[str, Non
                 return PENDING
             if not path.is_file():
                 return {}
+            volatile(f"{what}: running {path} may read anything")
             return setup_py_data(path)
         load.__name__ = what
         return load
@@ -173,6 +175,6 @@ def script_env_values(names: list[str]) -> dict[str, str]:
         name = name.strip()
         if eq:
             out[name] = value
-        elif name in os.environ:
-            out[name] = os.environ[name]
+        elif (found := getenv(name)) is not None:
+            out[name] = found
     return out

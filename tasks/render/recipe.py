@@ -29,6 +29,7 @@ from ..paths import Layout
 from ..settings import Settings
 from ..stack import Skipped
 from . import schema, yaml_positions
+from .inputs import note_path
 from .functions import PIN_TOKEN, PinState, Versioned, make_functions
 from .jinja_env import JinjaProblem, environment, loading, render, render_permissive
 from .lenient import Report
@@ -88,6 +89,7 @@ def render_recipe(meta_path: Path, settings: Settings, variant: Mapping[str, Any
     ``source_dir``: the recipe's work tree after download (and patches), for a render that
     takes GIT_*/HG_* and source files from it (conda-build's render after fetching)."""
     if text is None:
+        note_path(meta_path)
         try:
             text = meta_path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
@@ -387,6 +389,7 @@ def _package_of(spec: str) -> str:
 
 def _files_in(directory: Path) -> frozenset[str]:
     """Names of the regular files in a recipe directory (one scan instead of many stats)."""
+    note_path(directory)
     try:
         return frozenset(e.name for e in os.scandir(directory) if e.is_file())
     except OSError:

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from ..errors import RecipeProblem
 from ..fetch import COMMON_KEYS, SOURCE_KINDS, select_kind
 from ..model import Build, Frozen, Output, Requirements, RunExports, Source, TestSpec
+from .inputs import note_path
 from .lenient import Report
 from .matchspec import SpecError, normalize
 from .suggest import close_match
@@ -298,6 +299,7 @@ def read_source(c: Checker, s: YMap, recipe_dir: Path) -> Source:
     patches: list[str] = []
     for name, pos in c.entries(s, "patches", w):
         patch = Path(os.path.normpath(recipe_dir / name))
+        note_path(patch)
         if not patch.is_file():
             c.problem(pos, f"patch file not found: {name}",
                       f"expected it at {patch} (patches are relative to the recipe directory)")
@@ -383,6 +385,7 @@ def read_test(c: Checker, t: YMap | None, recipe_dir: Path, where: str = "test",
     script = c.string(t, "script", where)
     if script:
         path = recipe_dir / script
+        note_path(path)
         if not path.is_file():
             c.problem(t.value_pos("script"), f"test script not found: {script}", f"expected it at {path}")
         scripts.append(str(path))

@@ -9,10 +9,10 @@ names (variant keys a pinning file would define) are False, as in conda-build.
 from __future__ import annotations
 
 import ast
-import os
 import re
 from typing import Any, Callable, Mapping
 
+from .inputs import ENVIRON, OS, getenv
 from .suggest import close_match
 from .tracking import TrackingDict
 
@@ -51,9 +51,9 @@ def namespace(target_platform: str, build_platform: str, python: str, numpy: str
         win64=plat == "win-64",
         x86=arch in ("32", "64"),
         x86_64=arch == "64",
-        os=os,
-        environ=os.environ,
-        nomkl=os.environ.get("FEATURE_NOMKL", "0").strip().lower() in ("1", "true", "yes"),
+        os=OS,
+        environ=ENVIRON,
+        nomkl=(getenv("FEATURE_NOMKL") or "0").strip().lower() in ("1", "true", "yes"),
         py=py,
         py3k=str(py).startswith("3"),
         py2k=str(py).startswith("2"),

@@ -14,7 +14,6 @@ directory's, then the files given with ``doit variants=FILE[,FILE]`` (conda-buil
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -24,6 +23,7 @@ from ..errors import RecipeProblem
 from ..model import Requirements
 from ..settings import Settings
 from . import yaml_positions
+from .inputs import getenv, note_path
 from .lenient import Report
 from .selectors import SelectorProblem, namespace, select_lines
 from .tracking import TrackingDict
@@ -47,7 +47,7 @@ class VariantFile:
 
 def _from_env(name: str) -> str | None:
     """CONDA_PY=311 / 3.11 -> '3.11'."""
-    raw = os.environ.get(name, "").strip()
+    raw = (getenv(name) or "").strip()
     if not raw:
         return None
     if "." in raw:
@@ -79,6 +79,7 @@ def _explicit(settings: Settings) -> dict[str, str]:
 
 def read_variant_file(path: Path, settings: Settings, current: dict[str, Any]) -> VariantFile:
     """Parse one conda_build_config.yaml with selectors evaluated against ``current``."""
+    note_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -158,6 +159,7 @@ def find_variant_files(recipes_dir: Path, recipe_dir: Path, extra: tuple[Path, .
         candidates.append(recipes_dir.joinpath(*between[:depth]) / VARIANT_FILE)
     seen: list[Path] = []
     for c in candidates:
+        note_path(c)
         if c not in seen and c.is_file():
             seen.append(c)
     return seen + [p for p in extra if p not in seen]
