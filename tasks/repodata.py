@@ -100,5 +100,5 @@ def update(folder: Path, subdir: str, records: Mapping[str, Mapping[str, Any]]) 
            "packages": {n: r for n, r in new.items() if not n.endswith(".conda")},
            "packages.conda": {n: r for n, r in new.items() if n.endswith(".conda")}}
     if out != data or not path.exists():
-        write_bytes_atomic(path, encode(out))
+        write_bytes_atomic(path, encode(out), mode=0o644)   # a channel is read by others (as py-rattler leaves it)
     return True

@@ -74,6 +74,9 @@ def test_records_are_what_py_rattler_writes_byte_for_byte(tmp_path):
         assert repodata.update(ours / subdir, subdir, recs)
         rattler_index(theirs, subdir)
         assert without_clock(ours / subdir / "repodata.json") == without_clock(theirs / subdir / "repodata.json")
+        # readable by others (a channel is served), like py-rattler's
+        assert (ours / subdir / "repodata.json").stat().st_mode & 0o777 == 0o644 == \
+            (theirs / subdir / "repodata.json").stat().st_mode & 0o777
     data = json.loads((ours / "linux-aarch64" / "repodata.json").read_text())
     assert set(data["packages.conda"]) == {"alpha-1.0-h1_0.conda"} and set(data["packages"]) == {"delta-0.1-h_0.tar.bz2"}
     assert data["packages.conda"]["alpha-1.0-h1_0.conda"]["indexed_timestamp"] > 0

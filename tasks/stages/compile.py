@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from typing import Any
 from ..buildenv import build_environment, reentry_script
 from ..crosspython import build_python_specs, cross_python
 from ..crosspython import prepare as prepare_cross_python
-from ..fsutil import remove_tree, sha256_file, tree_digest, write_text_atomic
+from ..fsutil import copy_tree, remove_tree, sha256_file, tree_digest, write_text_atomic
 from ..model import PKG_HASH_MARKER, Frozen, Output, Recipe
 from ..outputs import compile_inputs, host_specs, output_recipe, owned_files, package_host_records
 from ..prefix_files import list_prefix
@@ -242,7 +241,7 @@ class CompileStage(Stage):
         remove_tree(work)
         remove_tree(layout.prefix_base(recipe.name))
         work.mkdir(parents=True)
-        shutil.copytree(patched.path, src, symlinks=True)
+        copy_tree(patched.path, src)
 
         log.note(f"# host requirements: {', '.join(host_specs(recipe)) or '(none)'}")
         host = create_env(host_specs(recipe), prefix, settings, what=f"host prefix of {recipe.name}")

@@ -6,11 +6,10 @@ extract. Result: the digest of the patched tree (and where it is).
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import sha256_file
+from ..fsutil import copy_tree, sha256_file
 from ..model import Recipe
 from ..stagelog import stage_log
 from ..worktree import make_tree, remove_work
@@ -46,7 +45,7 @@ class PatchStage(Stage):
         with stage_log(ctx.layout, recipe.name, self.name) as log:
 
             def fill(tree: Path) -> None:
-                shutil.copytree(pristine.path, tree, symlinks=True, dirs_exist_ok=True)
+                copy_tree(pristine.path, tree)
                 for source in recipe.sources:
                     apply_patches(subdir(tree, source.folder), source.patches, log)
 
