@@ -5,9 +5,12 @@ is rendered, and the cache locked, when doit asks for the tasks.
 """
 import sys
 
-from tasks.taskgen import all_tasks, doit_config, engine_from_doit, quiet_gc
+from tasks.gcquiet import quiet_gc
 
-quiet_gc()
+quiet_gc()      # before the engine's imports (tasks/gcquiet.py)
+
+from tasks.taskgen import all_tasks, doit_config, engine_from_doit  # noqa: E402
+
 ENGINE = engine_from_doit(sys.argv)
 DOIT_CONFIG = doit_config(ENGINE)
 

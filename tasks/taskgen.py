@@ -40,18 +40,6 @@ DOIT_CONFIG_BASE: dict[str, Any] = {
 PROBLEMS_TASK = "problems"
 
 
-# The cyclic garbage collector's thresholds in a doit process. A run holds a few objects per
-# job for its whole length (recipes, task dicts, doit's tasks, the stamps it read): at
-# Python's defaults (700, 10, 10) the collector rescans them over and over, a third of the
-# CPU of a no-op run of 1000 recipes. Cycles are still collected, only less often.
-GC_THRESHOLDS = (100_000, 20, 20)
-
-
-def quiet_gc() -> None:
-    """Make the collector run less often in a doit process (see GC_THRESHOLDS)."""
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 # doit asks ``inspect.signature`` of a task's uptodate callable on every check (7000 a no-op
 # run of 1000 recipes): it is a fact of the code, found once here.
 is_current.__signature__ = inspect.signature(is_current)  # type: ignore[attr-defined]
