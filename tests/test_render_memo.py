@@ -309,6 +309,16 @@ def test_a_file_changed_just_before_the_render_is_not_memoised(tmp_path):
     memo.fresh()
 
 
+def test_a_damaged_memo_is_rendered_again(tmp_path):
+    memo = Memo(tmp_path)
+    recipe_dir(memo.root, "r", META)
+    memo.fresh()
+    path = memo_path(memo.settings())
+    path.write_bytes(path.read_bytes()[:40])
+    assert recipe(memo.stack()).version == "1.0"
+    memo.hit()                                  # written whole again
+
+
 def test_the_memo_records_the_code_that_rendered(tmp_path):
     import marshal
     memo = Memo(tmp_path)

@@ -103,5 +103,5 @@ def _save(path: Path, key: str, paths: dict[str, Any], environ: dict[str, str | 
     try:
         data = marshal.dumps((header, pickle.dumps(stack, protocol=pickle.HIGHEST_PROTOCOL)))
         write_bytes_atomic(path, data)
-    except (OSError, ValueError, pickle.PicklingError):
+    except Exception:  # noqa: BLE001 - an unwritable memo (a full disk, a value pickle refuses) is no error
         pass
