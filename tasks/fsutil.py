@@ -59,14 +59,21 @@ def tree_digest(root: Path, ignore: tuple[str, ...] = (), *, files: Iterable[str
     spellings = {str(root).rstrip("/"), os.path.realpath(root).rstrip("/")} if relocatable else set()
     needles = sorted((s.encode() for s in spellings if len(s) > 1), key=len, reverse=True)
     h = hashlib.sha256()
+    top = str(root)
 
     def entry(rel: str) -> None:
-        full = root / rel
-        if full.is_symlink():
+        # strings and one lstat per entry: every cold build digests whole source trees
+        full = os.path.join(top, rel)
+        st = os.lstat(full)
+        if stat.S_ISLNK(st.st_mode):
             h.update(f"L {rel} ".encode() + _replace(os.readlink(full).encode(), needles) + b"\n")
+            return
+        if needles:
+            digest = sha256_file(full, needles)
         else:
-            mode = full.stat().st_mode & 0o111
-            h.update(f"F {rel} {mode:o} {sha256_file(full, needles)}\n".encode())
+            with open(full, "rb") as fh:
+                digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        h.update(f"F {rel} {st.st_mode & 0o111:o} {digest}\n".encode())
 
     if files is not None:
         for rel in sorted(files):
