@@ -63,7 +63,7 @@ def note_path(path: Path | str) -> None:
         if key not in inputs.paths:
             version = inputs.paths[key] = file_version(key)
             if version is not None and time.time_ns() - version[3] < RACY_NS:
-                volatile(f"{key} changed while it was rendered")
+                volatile(f"{key} changed less than {RACY_NS // 1_000_000} ms before it was read")
 
 
 def volatile(reason: str) -> None:
