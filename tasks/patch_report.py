@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .patching import STRIP_LEVELS, Attempt
+from .patch_attempt import STRIP_LEVELS, Attempt
 
 _FAILED_HUNK = re.compile(r"^Hunk #(\d+) FAILED at (\d+)", re.M)
 _PATCHING = re.compile(r"^(?:checking|patching) file '?([^'\n]+)'?$", re.M)

@@ -11,28 +11,16 @@ for a result.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from .errors import CondoitError
+from .patch_attempt import STRIP_LEVELS, Attempt
 from .stagelog import StageLog, require_program
-
-STRIP_LEVELS = (1, 0, 2, 3)
 
 
 class PatchFailed(CondoitError):
     """A patch applies at no strip level; names the patch file and its failing hunks."""
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One run of patch at one strip level (its output explains a failure: tasks/patch_report.py)."""
-
-    strip: int
-    crlf: bool
-    returncode: int
-    output: str
 
 
 def apply_patches(tree: Path, patches: tuple[str, ...], log: StageLog) -> None:
