@@ -158,13 +158,14 @@ BUILD_MACHINE_NAMES = {"cc": "gcc", "c++": "g++"}   # Debian has x86_64-linux-gn
 # still hashed); the compiler is named by the zig binary's file version and the wrappers' digest,
 # not the wrapper's mtime. Every compile of C or C++ to an object writes a dependency file (a
 # scratch one when the build asks for none), cache or not: zig's object bytes differ with and
-# without one.
+# without one. `zig cc -c a.c b.c` writes only a.o (ziglang/zig#7547): the wrapper compiles
+# several sources without -o one call at a time, as gcc and clang do in one.
 COMPILER_WRAPPER = """#!/bin/sh
 # condoit's zig toolchain ({what}); written by tasks/toolchain.py, do not edit.
 ZIG_GLOBAL_CACHE_DIR={cache}; ZIG_LOCAL_CACHE_DIR={cache}
 export ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR
 set -f
-target={target} link=yes debug=no n=$# ccache_dir={ccache_dir}
+target={target} link=yes debug=no n=$# sources=0 ccache_dir={ccache_dir}
 for arg in "$@"; do
   case "$arg" in
     -dumpmachine) echo {host}; exit 0 ;;
@@ -185,7 +186,9 @@ for arg in "$@"; do
       done
       unset IFS
       [ "$arg" = -Wl ] && continue ;;
-    *.s) deps=none ;;      # plain assembly: clang warns that -MD is unused
+    -o|-o?*) output=yes ;;
+    [!-]*.s) deps=none sources=$((sources + 1)) ;;      # plain assembly: clang warns that -MD is unused
+    [!-]*.c|[!-]*.cc|[!-]*.cpp|[!-]*.cxx|[!-]*.c++|[!-]*.C|[!-]*.S|[!-]*.m|[!-]*.i|[!-]*.ii) sources=$((sources + 1)) ;;
     *.so)
       if [ -f "$arg" ] && [ "$(od -An -j16 -N1 -tu1 "$arg" 2>/dev/null | tr -d ' ')" = 1 ]; then
         [ -n "${{objdir:-}}" ] || objdir=$(mktemp -d "${{TMPDIR:-/tmp}}/condoit-zig-objects.XXXXXX")
@@ -198,6 +201,21 @@ for arg in "$@"; do
 done
 shift "$n"
 if [ "$link" = yes ] && [ "$debug" = no ]; then set -- "$@" -Wl,--strip-debug; fi
+if [ "${{compile:-}}" = yes ] && [ "$sources" -gt 1 ] && [ -z "${{output:-}}" ]; then
+  for source in "$@"; do    # zig cc -c compiles only the first of several sources: one call each
+    case "$source" in [!-]*.[cCSsmi]|[!-]*.cc|[!-]*.cpp|[!-]*.cxx|[!-]*.c++|[!-]*.ii) ;; *) continue ;; esac
+    (
+      n=$#
+      for arg in "$@"; do
+        case "$arg" in [!-]*.[cCSsmi]|[!-]*.cc|[!-]*.cpp|[!-]*.cxx|[!-]*.c++|[!-]*.ii) [ "$arg" = "$source" ] || continue ;; esac
+        set -- "$@" "$arg"
+      done
+      shift "$n"
+      exec "$0" "$@"
+    ) || exit $?
+  done
+  exit 0
+fi
 if [ "${{compile:-}}" = yes ] && [ -z "${{CONDOIT_IN_CCACHE:-}}" ]; then
   if [ -n "$ccache_dir" ]; then
     CCACHE_DIR=$ccache_dir CCACHE_COMPILERTYPE=clang CCACHE_COMPILERCHECK={ccache_check} CCACHE_DEPEND=1

@@ -161,6 +161,23 @@ def test_a_newer_glibc_function_does_not_link_against_2_17(wrappers):
     assert out.returncode != 0 and "reallocarray" in out.stderr, out.stderr
 
 
+def test_several_sources_in_one_compile_give_one_object_each(wrappers):
+    """`cc -c a.c b.c f.s` makes a.o, b.o and f.o as gcc does (zig cc alone writes only a.o);
+    a missing source fails the call."""
+    tmp, _, _, env = wrappers
+    work = tmp / "several"
+    work.mkdir()
+    (work / "a.c").write_text("int a(void) { return 1; }\n")
+    (work / "b.c").write_text("int b(void) { return 2; }\n")
+    (work / "f.s").write_text(".text\n.globl f\nf: ret\n")
+    out = sh("aarch64-conda-linux-gnu-cc -O2 -c a.c b.c f.s", work, env)
+    assert out.returncode == 0, out.stderr
+    assert sorted(p.name for p in work.glob("*.o")) == ["a.o", "b.o", "f.o"]
+    assert describe(parse(work / "b.o")).machine == "AARCH64"
+    missing = sh("aarch64-conda-linux-gnu-cc -c a.c nothere.c", work, env)
+    assert missing.returncode != 0 and "nothere.c" in missing.stderr
+
+
 def test_query_flags_answer(wrappers):
     tmp, _, _, env = wrappers
     assert sh("aarch64-conda-linux-gnu-cc -dumpmachine", tmp, env).stdout == "aarch64-conda-linux-gnu\n"
