@@ -8,12 +8,12 @@ patch, the same build.sh and the same toolchain and flags (copied from condoit's
 Printed: median [min-max] of N runs of cold build, no-op rebuild, patch edit, about:summary
 edit, and the task-loading overhead of ``doit list --all``; the ratio is rattler-build/condoit.
 
-Zig caches every C object it compiles, so a build of the same sources with a warm Zig cache
-compiles almost nothing. Each cold build (of either tool) therefore starts from its own copy
-of a Zig cache as the setup script leaves it on a new machine (``--zig-cache fresh``, the
-default); the no-op and edit runs go on with the cache of the last cold build, as a user's
-would. ``--zig-cache user`` shares the per-user cache instead (every build after the first
-then compiles from Zig's cache).
+Zig keeps what it builds for the first link (glibc 2.17's stubs, crt files, compiler-rt: about
+half of a cold bzip2 build), so a build with a warm Zig cache is not cold. Each cold build (of
+either tool) therefore starts from its own copy of a Zig cache as the setup script leaves it
+on a new machine (``--zig-cache fresh``, the default), and with an empty compiler cache
+(ccache) of its own; the no-op and edit runs go on with the caches of the last cold build, as
+a user's would. ``--zig-cache user`` shares the per-user Zig cache instead.
 
     python bench/bench_build.py [-n 3] [--recipes bzip2,xz] [--generated 100] [--keep DIR] [--zig-cache fresh|user]
 

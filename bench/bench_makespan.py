@@ -13,9 +13,9 @@ For each ``-n`` given, a cold ``doit -n N -P process build:<targets>`` in a fres
 and prints makespan / limit for both (1.0 is the best possible).
 
 Each build gets its own copy of a Zig cache as the setup script leaves it on a new machine
-(glibc stubs, crt files, libc++): Zig also caches every C object it compiles, so a build
-sharing the per-user cache with an earlier build of the same sources would compile almost
-nothing and not be cold.
+(glibc stubs, crt files, libc++): a build sharing the per-user cache with an earlier build
+would find them made and not be cold. Each build's cache (and so its compiler cache,
+cache/ccache) is new too.
 
     python bench/bench_makespan.py                       # the shipped stack, -n 1 and -n 2
     python bench/bench_makespan.py --targets build:readline,build:xz --jobs 1,2
