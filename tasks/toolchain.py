@@ -424,10 +424,16 @@ def _write_script(path: Path, text: str) -> str:
     return path.name
 
 
+@lru_cache(maxsize=None)
+def ccache_program() -> str | None:
+    """ccache on PATH, looked up once per process (every recipe's toolchain asks)."""
+    return shutil.which("ccache")
+
+
 def compiler_cache(settings: Settings) -> dict[str, str]:
     """The Toolchain fields of the compiler cache: ccache and its directory, when the
     ``compiler_cache`` setting is on and ccache is installed (the setup script installs it)."""
-    program = shutil.which("ccache") if settings.compiler_cache else None
+    program = ccache_program() if settings.compiler_cache else None
     if not program:
         return {}
     return {"ccache": program, "ccache_dir": str(Layout.of(settings).compiler_cache)}
