@@ -9,6 +9,10 @@ from tasks.gcquiet import quiet_gc
 
 quiet_gc()      # before the engine's imports (tasks/gcquiet.py)
 
+from tasks.dataclass_code import use_compiled_dataclass_code  # noqa: E402
+
+use_compiled_dataclass_code()   # the methods of its dataclasses come compiled (tasks/dataclass_code.py)
+
 from tasks.taskgen import all_tasks, doit_config, engine_from_doit  # noqa: E402
 
 ENGINE = engine_from_doit(sys.argv)
