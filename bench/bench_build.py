@@ -7,6 +7,9 @@ patch, the same build.sh and the same toolchain and flags (copied from condoit's
 ``conda_build.sh`` re-entry script), and the same package format and compression level.
 Printed: median [min-max] of N runs of cold build, no-op rebuild, patch edit, about:summary
 edit, and the task-loading overhead of ``doit list --all``; the ratio is rattler-build/condoit.
+For the cold builds also each tool's own process CPU (user + system of its main process alone,
+not its build script, make, zig or ccache): with the same compiler doing ~95 % of the work for
+both, that is the per-package overhead in which the tools differ.
 
 Zig keeps what it builds for the first link (glibc 2.17's stubs, crt files, compiler-rt: about
 half of a cold bzip2 build), so a build with a warm Zig cache is not cold. Each cold build (of
@@ -18,17 +21,21 @@ a user's would. ``--zig-cache user`` shares the per-user Zig cache instead.
     python bench/bench_build.py [-n 3] [--recipes bzip2,xz] [--generated 100] [--keep DIR] [--zig-cache fresh|user]
 
 ``python bench/bench_build.py rattler-build RECIPE_YAML OUT_DIR [none|local]`` runs one
-peer build (used by the bench itself, and handy for timing it from outside).
+peer build (used by the bench itself, and handy for timing it from outside);
+``python bench/bench_build.py doit ARGS...`` runs doit in this process, like ``python -m doit``.
+Either after ``own-cpu FILE --`` also writes the process's own CPU seconds to FILE at exit.
 """
 from __future__ import annotations
 
 import argparse
+import atexit
 import difflib
 import hashlib
 import os
 import platform
 import re
 import resource
+import runpy
 import shlex
 import shutil
 import statistics
@@ -107,6 +114,7 @@ class Row:
     condoit: list[Sample] | None
     peer: list[Sample] | None
     note: str = ""
+    wall: bool = True   # False: a CPU figure only (its wall time is the whole command's, shown above)
 
 
 # ---------------------------------------------------------------- running things
@@ -114,6 +122,21 @@ class Row:
 def cpu_children() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def write_own_cpu(path: Path, pid: int) -> None:
+    """This process's own CPU seconds (user + system, none of its children's) into ``path``.
+    Registered before the tool starts, so it runs last at exit and counts the tool's own
+    exit handlers (the engine's stamp index, gc.freeze) too; not in a child forked from it."""
+    if os.getpid() != pid:
+        return
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    path.write_text(f"{usage.ru_utime + usage.ru_stime}\n")
+
+
+def own_cpu(path: Path | None) -> list[str]:
+    """The launcher words that make a command below write its own CPU to ``path`` (None: none)."""
+    return [] if path is None else ["own-cpu", str(path), "--"]
 
 
 def run(cmd: list[str], cwd: Path = ROOT) -> tuple[Sample, str]:
@@ -127,9 +150,11 @@ def run(cmd: list[str], cwd: Path = ROOT) -> tuple[Sample, str]:
     return seconds, proc.stdout
 
 
-def doit(recipes: Path, cache: Path, *args: str) -> tuple[Sample, list[str]]:
-    """One `doit` command on a stack; seconds and the tasks that ran (doit's `.  task` lines)."""
-    seconds, out = run([sys.executable, "-m", "doit", "-f", str(DODO), "-d", str(ROOT), *args,
+def doit(recipes: Path, cache: Path, *args: str, cpu_file: Path | None = None) -> tuple[Sample, list[str]]:
+    """One `doit` command on a stack; seconds and the tasks that ran (doit's `.  task` lines).
+    With ``cpu_file`` it runs through this file (``own-cpu``), which writes its own CPU there."""
+    launcher = ["-m", "doit"] if cpu_file is None else [str(Path(__file__).resolve()), *own_cpu(cpu_file), "doit"]
+    seconds, out = run([sys.executable, *launcher, "-f", str(DODO), "-d", str(ROOT), *args,
                         f"recipes={recipes}", f"cache={cache}"])
     return seconds, [line.split()[1] for line in out.splitlines() if line.startswith(". ")]
 
@@ -162,10 +187,16 @@ def point_wrappers_at(tools: Path, zig_variable: list[str], ccache_dir: Path) ->
                 script.write_text(new)
 
 
-def peer(recipe_dir: Path, out: Path, skip: str = "none") -> Sample:
-    """One rattler-build run in a fresh process (whole command, like a `doit` run)."""
-    return run([sys.executable, str(Path(__file__).resolve()), "rattler-build",
+def peer(recipe_dir: Path, out: Path, skip: str = "none", cpu_file: Path | None = None) -> Sample:
+    """One rattler-build run in a fresh process (whole command, like a `doit` run); with
+    ``cpu_file``, its own CPU is written there."""
+    return run([sys.executable, str(Path(__file__).resolve()), *own_cpu(cpu_file), "rattler-build",
                 str(recipe_dir / "recipe.yaml"), str(out), skip])[0]
+
+
+def own_sample(whole: Sample, cpu_file: Path) -> Sample:
+    """A run's whole-command wall time and its main process's own CPU (written at its exit)."""
+    return whole[0], float(cpu_file.read_text())
 
 
 def peer_main(recipe: str, out: str, skip: str) -> None:
@@ -299,21 +330,29 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
     cold_c: list[Sample] = []
     cold_t: list[Sample] = []
     cold_p: list[Sample] = []
+    own_c: list[Sample] = []
+    own_p: list[Sample] = []
     for i in range(n):
         cache = work / name / f"condoit-{i}"
         run([sys.executable, "-m", "tasks.import_archives", str(pair.archive.parent),
              "--recipes", str(recipes), "--cache", str(cache)])
         zig = zig_cache_for(work / name / f"zig-condoit-{i}", zig_mode)
-        cold_c.append(doit(recipes, cache, f"index:{name}", *zig)[0])
+        cpu_c, cpu_p = work / name / f"own-cpu-condoit-{i}", work / name / f"own-cpu-peer-{i}"
+        cold_c.append(doit(recipes, cache, f"index:{name}", *zig, cpu_file=cpu_c)[0])
+        own_c.append(own_sample(cold_c[-1], cpu_c))
         cold_t.append(doit(recipes, cache, f"build:{name}", *zig)[0])
         if i == 0:
             pair.write_peer(peer_exports(cache, name, work / name / "toolchain-bin"))
         point_wrappers_at(work / name / "toolchain-bin", zig_cache_for(work / name / f"zig-peer-{i}", zig_mode),
                           work / name / f"ccache-peer-{i}")
-        cold_p.append(peer(pair.peer_dir, work / name / f"peer-{i}"))
+        cold_p.append(peer(pair.peer_dir, work / name / f"peer-{i}", cpu_file=cpu_p))
+        own_p.append(own_sample(cold_p[-1], cpu_p))
     out = work / name / f"peer-{n - 1}"
     rows = [Row(f"{name}: cold build -> indexed package", cold_c, cold_p,
                 "condoit `doit index:X`, peer tests skipped; archive pre-seeded"),
+            Row(f"{name}: cold build, the tool's own process (not its build script)", own_c, own_p,
+                "CPU only: the main process's user+sys at exit, without its children (build.sh, "
+                "make, zig, ccache); both started through this file", wall=False),
             Row(f"{name}: cold, then the test stage (qemu)", cold_t, None,
                 "condoit `doit build:X` after the above; the peer's emulated test cannot run")]
 
@@ -424,7 +463,8 @@ def print_table(rows: list[Row], k: int, unit: str) -> None:
     """k=0: wall seconds, k=1: CPU seconds."""
     headers = ("scenario", f"condoit {unit}, median [min-max]", f"rattler-build {unit}, median [min-max]",
                "rb/condoit", "notes")
-    table = [headers] + [(r.what, cell(r.condoit, k), cell(r.peer, k), ratio(r, k), r.note) for r in rows]
+    table = [headers] + [(r.what, cell(r.condoit, k), cell(r.peer, k), ratio(r, k), r.note)
+                         if r.wall or k else (r.what, "-", "-", "-", "CPU only: see the CPU table") for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(4)]
     for k, line in enumerate(table):
         print("  ".join(c.ljust(w) for c, w in zip(line[:4], widths)) + "  " + line[4])
@@ -432,10 +472,24 @@ def print_table(rows: list[Row], k: int, unit: str) -> None:
             print("  ".join("-" * w for w in widths) + "  -----")
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["rattler-build"]:
+def doit_here(args: list[str]) -> None:
+    """`python -m doit ARGS` in this process (sys.path and argv as -m sets them); doit's
+    sys.exit ends the process with its status."""
+    sys.path[0] = os.getcwd()
+    sys.argv = ["doit", *args]
+    runpy.run_module("doit", run_name="__main__", alter_sys=True)
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["own-cpu"] and argv[2:3] == ["--"]:
+        atexit.register(write_own_cpu, Path(argv[1]), os.getpid())
+        argv = argv[3:]
+    if argv[:1] == ["doit"]:
+        doit_here(argv[1:])
+        return
+    if argv[:1] == ["rattler-build"]:
         sys.path.insert(0, str(ROOT))
-        peer_main(*sys.argv[2:5])
+        peer_main(*argv[1:4])
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3, help="runs per figure (default 3)")
@@ -445,7 +499,7 @@ def main() -> None:
     parser.add_argument("--zig-cache", choices=("fresh", "user"), default="fresh",
                         help="each cold build starts from a copy of the setup's Zig cache (fresh, default) "
                              "or all builds share the per-user one (user)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if args.keep:  # a fresh tree at the given place, kept afterwards
@@ -472,4 +526,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
