@@ -193,3 +193,21 @@ def test_links_inside_the_tree_are_kept(tmp_path):
     assert failure is None
     assert os.readlink(tree / "lib" / "libz.so") == "libz.so.1.3"
     assert (tree / "lib" / "copy.so").read_bytes() == b"xxxx"
+
+
+def test_files_through_a_link_land_where_it_points_and_modes_are_data_modes(tmp_path):
+    """Members are written by name unless a link is on the way (then tarfile's data filter
+    resolves the real place); either way, modes follow the data rules."""
+    def with_mode(info: tarfile.TarInfo, mode: int) -> tarfile.TarInfo:
+        info.mode = mode
+        return info
+    data = tar_with([member("pkg/real", tarfile.DIRTYPE), member("pkg/via", tarfile.SYMTYPE, "real"),
+                     member("pkg/via/inside.txt", size=3),
+                     with_mode(member("pkg/tool", size=1), 0o4775),         # setuid, group write
+                     with_mode(member("pkg/notes.txt", size=1), 0o466),     # owner may not write, others may
+                     with_mode(member("pkg/half-exec.sh", size=1), 0o655)])  # group/other exec, not the owner
+    failure, tree, _ = extract(tmp_path, archive_source(tmp_path, data, "modes.tar.gz"))
+    assert failure is None
+    assert (tree / "real" / "inside.txt").read_bytes() == b"xxx" and os.readlink(tree / "via") == "real"
+    modes = {name: stat.S_IMODE((tree / name).stat().st_mode) for name in ("tool", "notes.txt", "half-exec.sh")}
+    assert modes == {"tool": 0o755, "notes.txt": 0o644, "half-exec.sh": 0o644}

@@ -6,6 +6,7 @@ top-level directory is hoisted like conda-build does.
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import stat
 import tarfile
@@ -38,6 +39,8 @@ def unpack(archive: Path, name: str, into: Path, scratch: Path) -> None:
 
 
 def _extract_tar(archive: Path, name: str, dest: Path) -> None:
+    links: set[str] = set()     # the symlinks extracted so far (normalised names)
+
     def member_filter(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo:
         safety.check_name(name, member.name)
         if member.issym():
@@ -48,10 +51,19 @@ def _extract_tar(archive: Path, name: str, dest: Path) -> None:
             safety.check_special(name, member.name, "device file")
         elif member.isfifo():
             safety.check_special(name, member.name, "fifo")
-        try:
-            member = tarfile.data_filter(member, path)  # realpath checks, no setuid, no chown
-        except tarfile.FilterError as exc:
-            raise UnsafeArchive(name, member.name, str(exc)) from None
+        where = posixpath.normpath(member.name)
+        if not (member.isreg() or member.isdir()) or _through_link(where, links):
+            # tarfile's data filter resolves the real place (two realpath calls): for links, and
+            # for paths through a link; the tree is new, so any other path is what its name says
+            try:
+                member = tarfile.data_filter(member, path)  # realpath checks, no setuid, no chown
+            except tarfile.FilterError as exc:
+                raise UnsafeArchive(name, member.name, str(exc)) from None
+            if member.issym():
+                links.add(where)
+        else:
+            member = member.replace(mode=_data_mode(member), uid=None, gid=None, uname=None, gname=None,
+                                    deep=False)
         if member.mode is not None and not member.issym():
             # Owner may always read and write (and enter directories): later stages copy and patch.
             member = member.replace(mode=member.mode | (0o700 if member.isdir() else 0o600), deep=False)
@@ -59,6 +71,24 @@ def _extract_tar(archive: Path, name: str, dest: Path) -> None:
 
     with open_tar(archive) as tar:
         tar.extractall(dest, filter=member_filter)
+
+
+def _through_link(where: str, links: set[str]) -> bool:
+    """Whether ``where`` is, or lies below, one of the extracted symlinks."""
+    if not links:
+        return False
+    parts = where.split("/")
+    return any("/".join(parts[:i]) in links for i in range(1, len(parts) + 1))
+
+
+def _data_mode(member: tarfile.TarInfo) -> int | None:
+    """The permission bits of a file or directory from a source archive (PEP 706's "data"
+    rules): directories get the default mode; files lose set-id and sticky bits and group or
+    other write, keep execute only where the owner may execute, and the owner may read and write."""
+    if member.isdir() or member.mode is None:
+        return None
+    mode = member.mode & 0o755
+    return (mode if mode & 0o100 else mode & ~0o111) | 0o600
 
 
 def _extract_zip(archive: Path, name: str, dest: Path) -> None:
