@@ -3,6 +3,7 @@ for a result), stat fingerprints."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -10,7 +11,7 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 CHUNK = 1 << 20
 
@@ -258,10 +259,12 @@ def copy_file(src: str | Path, dst: str | Path, st: os.stat_result | None = None
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
-def copy_tree(src: str | Path, dst: str | Path) -> None:
+def copy_tree(src: str | Path, dst: str | Path,
+              place_file: Callable[[str, str, os.stat_result], None] = copy_file) -> None:
     """Copy a tree: files (bytes, permission bits, times), symlinks as symlinks, directories
     with their modes and times; ``dst`` may exist (its entries must not). File times matter
-    to builds (make compares them), so they are kept, as ``shutil.copytree`` does."""
+    to builds (make compares them), so they are kept, as ``shutil.copytree`` does.
+    ``place_file(src, dst, stat)`` puts each regular file (``link_tree``: a hard link)."""
     os.makedirs(dst, exist_ok=True)
     with os.scandir(src) as it:
         entries = list(it)
@@ -270,11 +273,46 @@ def copy_tree(src: str | Path, dst: str | Path) -> None:
         if entry.is_symlink():
             os.symlink(os.readlink(entry.path), target)
         elif entry.is_dir():
-            copy_tree(entry.path, target)
+            copy_tree(entry.path, target, place_file)
         elif entry.is_file():
-            copy_file(entry.path, target, entry.stat())
+            place_file(entry.path, target, entry.stat())
         else:
             raise OSError(f"{entry.path}: neither a file, a directory nor a symlink (not copied)")
     st = os.stat(src)
     os.chmod(dst, stat.S_IMODE(st.st_mode))
     os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def link_file(src: str, dst: str, st: os.stat_result) -> None:
+    """A hard link to ``src`` at ``dst``; a copy where the filesystem has none for it."""
+    try:
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        copy_file(src, dst, st)
+
+
+def link_tree(src: str | Path, dst: str | Path) -> None:
+    """``copy_tree`` with the files hard-linked: for a tree whose files are only ever
+    replaced, never written in place (GNU patch writes each file it changes anew)."""
+    copy_tree(src, dst, link_file)
+
+
+def unshare_tree(root: str | Path) -> None:
+    """Give every hard-linked file under ``root`` its own copy (same bytes, mode and times;
+    directories keep their times), so that writing to it in place cannot change the tree it
+    was linked from."""
+    for dirpath, _dirs, names in os.walk(root):
+        here = os.stat(dirpath)
+        changed = False
+        for name in names:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+                own = os.path.join(dirpath, f".{name}.unshared")
+                copy_file(path, own, st)
+                os.replace(own, path)
+                changed = True
+        if changed:     # the directory's times as they were (make may look at them too)
+            os.utime(dirpath, ns=(here.st_atime_ns, here.st_mtime_ns))

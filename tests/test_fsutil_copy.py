@@ -1,5 +1,5 @@
-"""fsutil.copy_tree / copy_file: the work-tree copies of the patch and compile stages keep
-what a build can see of a file (bytes, permission bits, times: make compares them)."""
+"""fsutil.copy_tree / copy_file / link_tree: the work trees of the patch and compile stages
+keep what a build can see of a file (bytes, permission bits, times: make compares them)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tasks.fsutil import copy_file, copy_tree
+from tasks.fsutil import copy_file, copy_tree, link_tree, unshare_tree
 
 
 def _snapshot(root):
@@ -28,8 +28,9 @@ def _snapshot(root):
     return out
 
 
-def test_copy_tree_is_what_copytree_gives(tmp_path):
-    src = tmp_path / "src"
+def _sample_tree(src):
+    """Files (executable, big, empty, read-only), symlinks (to a file, dangling, to a
+    directory) and directories, each with its own times."""
     (src / "sub" / "deeper").mkdir(parents=True)
     (src / "configure").write_text("#!/bin/sh\necho hi\n")
     os.chmod(src / "configure", 0o755)
@@ -44,7 +45,11 @@ def test_copy_tree_is_what_copytree_gives(tmp_path):
         if not path.is_symlink():
             os.utime(path, ns=(1_000_000_000 + i, 1_500_000_000_123_456_789 - i * 1_000_000_007))
     os.utime(src, ns=(5, 1_400_000_000_000_000_001))
+    return src
 
+
+def test_copy_tree_is_what_copytree_gives(tmp_path):
+    src = _sample_tree(tmp_path / "src")
     expected, got = tmp_path / "expected", tmp_path / "got"
     shutil.copytree(src, expected, symlinks=True)
     got.mkdir()                                   # an existing (empty) destination is filled
@@ -64,3 +69,39 @@ def test_copy_tree_refuses_special_files_and_copy_file_existing_targets(tmp_path
     with pytest.raises(FileExistsError):
         copy_file(tmp_path / "a", tmp_path / "b")
     assert (tmp_path / "b").read_text() == "old"
+
+
+def test_link_tree_is_the_same_tree_with_shared_files(tmp_path):
+    src = _sample_tree(tmp_path / "src")
+    got = tmp_path / "got"
+    link_tree(src, got)
+    assert _snapshot(got) == _snapshot(src)
+    assert os.stat(got / "sub" / "big.bin").st_ino == os.stat(src / "sub" / "big.bin").st_ino
+    assert os.lstat(got / "link.h").st_ino != os.lstat(src / "link.h").st_ino   # symlinks are made anew
+
+
+def test_link_tree_copies_across_filesystems(tmp_path):
+    """/dev/shm is another filesystem here: no hard link can be made, so the files are copied."""
+    src = _sample_tree(tmp_path / "src")
+    if os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("/dev/shm is on the same filesystem as the test's directory: no cross-device case here")
+    got = __import__("pathlib").Path(__import__("tempfile").mkdtemp(dir="/dev/shm")) / "got"
+    try:
+        link_tree(src, got)
+        assert _snapshot(got) == _snapshot(src)
+        assert os.stat(got / "configure").st_nlink == 1 and os.stat(src / "configure").st_nlink == 1
+    finally:
+        shutil.rmtree(got.parent)
+
+
+def test_unshare_tree_gives_each_linked_file_its_own_copy(tmp_path):
+    src = _sample_tree(tmp_path / "src")
+    got = tmp_path / "got"
+    link_tree(src, got)
+    unshare_tree(got)
+    assert _snapshot(got) == _snapshot(src)
+    with open(got / "configure", "r+b") as fh:     # written in place, as an editor may
+        fh.write(b"#!/bin/bash")
+    assert (src / "configure").read_text() == "#!/bin/sh\necho hi\n"
+    assert all(os.lstat(p).st_nlink == 1 for p in got.rglob("*") if p.is_file() and not p.is_symlink())
+    assert not list(got.rglob(".*.unshared"))

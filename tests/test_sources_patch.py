@@ -1,6 +1,7 @@
 """Patch stage: strip levels, git-style and plain diffs, CRLF, order, failures named by hunk."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sources_helpers import is_current, make_context, make_recipe, run_stage, sha256, tar_bytes
@@ -113,6 +114,8 @@ def test_failing_patch_names_file_and_hunk_and_keeps_trees(tmp_path):
     assert f"work tree kept for debugging: {kept}" in failure
     assert (kept / "src/hello.c").read_text() == "line 1\nline two\nline 3\n"   # good.patch was applied there
     assert (ctx.layout.work("pkg", "extract") / "src/hello.c").read_text() == ORIGINAL
+    # the kept tree is the user's to edit: none of its files is linked to the pristine tree
+    assert all(p.stat().st_nlink == 1 for p in kept.rglob("*") if p.is_file())
     assert not ctx.layout.stamp("pkg", "patch").exists()
     assert not is_current("patch", broken, ctx)
     assert not list(ctx.layout.work("pkg", "patch").rglob("*.rej"))
@@ -193,3 +196,19 @@ def test_missing_patch_program_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(empty))
     failure = run_stage("patch", recipe, ctx)
     assert "needs the `patch` program, which is not installed" in failure
+
+
+def test_the_patched_tree_links_the_pristine_files_and_never_changes_them(tmp_path):
+    """Unchanged files are hard links to the pristine tree's (no copy of the source); GNU
+    patch writes the files it changes anew, so the pristine tree keeps its bytes through
+    patches and patch edits."""
+    recipe, ctx = setup(tmp_path, {"fix.patch": hunk("src/hello.c")})
+    pristine, tree = ctx.layout.work("pkg", "extract"), ctx.layout.work("pkg", "patch")
+    for new in ("line two", "line TWO"):
+        Path(recipe.sources[0].patches[0]).write_text(hunk("src/hello.c", new=new))
+        assert run_stage("patch", recipe, ctx) is None
+        assert patched(ctx) == f"line 1\n{new}\nline 3\n"
+        assert (pristine / "src/hello.c").read_text() == ORIGINAL
+        assert os.stat(tree / "README").st_ino == os.stat(pristine / "README").st_ino
+        assert os.stat(tree / "src/hello.c").st_ino != os.stat(pristine / "src/hello.c").st_ino
+    assert is_current("extract", recipe, ctx)

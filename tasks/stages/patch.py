@@ -1,4 +1,9 @@
-"""Stage 'patch': a fresh copy of the pristine tree with the recipe's patches applied.
+"""Stage 'patch': the pristine tree with the recipe's patches applied.
+
+The new tree's files are hard links to the pristine tree's (``fsutil.link_tree``): GNU patch
+writes every file it changes anew and renames it into place, so the pristine tree is never
+touched, and an unpatched tree costs no copy of the source (the compile stage copies it for
+build.sh, which may write in place).
 
 Signature: the extract result (tree digest) and the contents (sha256) of the patch files,
 with the folder each applies in. Editing a patch re-runs this stage, never download or
@@ -9,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..fsutil import copy_tree, sha256_file
+from ..fsutil import link_tree, sha256_file, unshare_tree
 from ..model import Recipe
 from ..stagelog import stage_log
 from ..worktree import make_tree, remove_work
@@ -24,7 +29,7 @@ def _content(patch: str) -> str:
 
 class PatchStage(Stage):
     name = "patch"
-    doc = "copy the pristine tree and apply the recipe's patches"
+    doc = "link the pristine tree and apply the recipe's patches"
     scope = SOURCE
     result = Tree
     version = 1
@@ -45,9 +50,13 @@ class PatchStage(Stage):
         with stage_log(ctx.layout, recipe.name, self.name) as log:
 
             def fill(tree: Path) -> None:
-                copy_tree(pristine.path, tree)
-                for source in recipe.sources:
-                    apply_patches(subdir(tree, source.folder), source.patches, log)
+                link_tree(pristine.path, tree)
+                try:
+                    for source in recipe.sources:
+                        apply_patches(subdir(tree, source.folder), source.patches, log)
+                except BaseException:
+                    unshare_tree(tree)      # kept for debugging: an edit there must not reach the pristine tree
+                    raise
 
             digest = make_tree(ctx.layout, recipe.name, self.name, log, fill)
         return Tree(digest, ctx.layout.work(recipe.name, self.name))
