@@ -95,7 +95,8 @@ def _import_engine() -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """``python -m tasks.dataclass_code [PATH]``: record the engine's dataclass methods, write
     them to PATH (default: ``CACHE``)."""
-    path = (argv if argv is not None else sys.argv[1:] or [CACHE])[0]
+    args = sys.argv[1:] if argv is None else argv
+    path = args[0] if args else CACHE
     hook = use_compiled_dataclass_code(path=os.devnull)     # start empty: no stale entries are kept
     failed = _import_engine()
     count = write_cache(hook, path)
