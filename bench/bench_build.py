@@ -20,22 +20,23 @@ a user's would. ``--zig-cache user`` shares the per-user Zig cache instead.
 
     python bench/bench_build.py [-n 3] [--recipes bzip2,xz] [--generated 100] [--keep DIR] [--zig-cache fresh|user]
 
+Every build the bench times starts through ``bench/launch.py``, which loads nothing of the
+bench, so neither tool's figure carries the bench's own imports.
 ``python bench/bench_build.py rattler-build RECIPE_YAML OUT_DIR [none|local]`` runs one
-peer build (used by the bench itself, and handy for timing it from outside);
+peer build with condoit's package format (handy for timing it from outside);
 ``python bench/bench_build.py doit ARGS...`` runs doit in this process, like ``python -m doit``.
 Either after ``own-cpu FILE --`` also writes the process's own CPU seconds to FILE at exit.
 """
 from __future__ import annotations
 
 import argparse
-import atexit
 import difflib
+import functools
 import hashlib
 import os
 import platform
 import re
 import resource
-import runpy
 import shlex
 import shutil
 import statistics
@@ -49,6 +50,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DODO = ROOT / "dodo.py"
+LAUNCH = Path(__file__).resolve().parent / "launch.py"   # starts each timed build
 TARGET = "linux-aarch64"
 DOWNLOADS = Path("/tmp/condoit-bench-downloads")  # scratch cache kept between runs: fetch once
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("CONDOIT_")}
@@ -124,16 +126,6 @@ def cpu_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def write_own_cpu(path: Path, pid: int) -> None:
-    """This process's own CPU seconds (user + system, none of its children's) into ``path``.
-    Registered before the tool starts, so it runs last at exit and counts the tool's own
-    exit handlers (the engine's stamp index, gc.freeze) too; not in a child forked from it."""
-    if os.getpid() != pid:
-        return
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    path.write_text(f"{usage.ru_utime + usage.ru_stime}\n")
-
-
 def own_cpu(path: Path | None) -> list[str]:
     """The launcher words that make a command below write its own CPU to ``path`` (None: none)."""
     return [] if path is None else ["own-cpu", str(path), "--"]
@@ -153,7 +145,7 @@ def run(cmd: list[str], cwd: Path = ROOT) -> tuple[Sample, str]:
 def doit(recipes: Path, cache: Path, *args: str, cpu_file: Path | None = None) -> tuple[Sample, list[str]]:
     """One `doit` command on a stack; seconds and the tasks that ran (doit's `.  task` lines).
     With ``cpu_file`` it runs through this file (``own-cpu``), which writes its own CPU there."""
-    launcher = ["-m", "doit"] if cpu_file is None else [str(Path(__file__).resolve()), *own_cpu(cpu_file), "doit"]
+    launcher = ["-m", "doit"] if cpu_file is None else [str(LAUNCH), *own_cpu(cpu_file), "doit"]
     seconds, out = run([sys.executable, *launcher, "-f", str(DODO), "-d", str(ROOT), *args,
                         f"recipes={recipes}", f"cache={cache}"])
     return seconds, [line.split()[1] for line in out.splitlines() if line.startswith(". ")]
@@ -190,8 +182,8 @@ def point_wrappers_at(tools: Path, zig_variable: list[str], ccache_dir: Path) ->
 def peer(recipe_dir: Path, out: Path, skip: str = "none", cpu_file: Path | None = None) -> Sample:
     """One rattler-build run in a fresh process (whole command, like a `doit` run); with
     ``cpu_file``, its own CPU is written there."""
-    return run([sys.executable, str(Path(__file__).resolve()), *own_cpu(cpu_file), "rattler-build",
-                str(recipe_dir / "recipe.yaml"), str(out), skip])[0]
+    return run([sys.executable, str(LAUNCH), *own_cpu(cpu_file), "rattler-build",
+                str(recipe_dir / "recipe.yaml"), str(out), skip, *peer_settings()])[0]
 
 
 def own_sample(whole: Sample, cpu_file: Path) -> Sample:
@@ -199,16 +191,14 @@ def own_sample(whole: Sample, cpu_file: Path) -> Sample:
     return whole[0], float(cpu_file.read_text())
 
 
-def peer_main(recipe: str, out: str, skip: str) -> None:
-    """The peer's build: `build_recipes` is the CLI's code path (it honours skip_existing)."""
-    import warnings
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from rattler_build import build_recipes
+@functools.cache
+def peer_settings() -> tuple[str, str, str]:
+    """The peer's package format (condoit's format and compression level), build platform
+    and target, as bench/launch.py takes them."""
     from tasks.settings import load_settings
     settings = load_settings({}, root=ROOT)
     fmt = f"{settings.package_format.lstrip('.').replace('.', '-')}:{settings.compression_level}"
-    build_recipes([recipe], target_platform=TARGET, build_platform=settings.build_platform, channel=[],
-                  output_dir=out, package_format=fmt, test="skip", skip_existing=skip)
+    return fmt, settings.build_platform, TARGET
 
 
 def digest(paths: list[Path]) -> str:
@@ -352,7 +342,7 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
                 "condoit `doit index:X`, peer tests skipped; archive pre-seeded"),
             Row(f"{name}: cold build, the tool's own process (not its build script)", own_c, own_p,
                 "CPU only: the main process's user+sys at exit, without its children (build.sh, "
-                "make, zig, ccache); both started through this file", wall=False),
+                "make, zig, ccache); both started through bench/launch.py", wall=False),
             Row(f"{name}: cold, then the test stage (qemu)", cold_t, None,
                 "condoit `doit build:X` after the above; the peer's emulated test cannot run")]
 
@@ -472,24 +462,16 @@ def print_table(rows: list[Row], k: int, unit: str) -> None:
             print("  ".join("-" * w for w in widths) + "  -----")
 
 
-def doit_here(args: list[str]) -> None:
-    """`python -m doit ARGS` in this process (sys.path and argv as -m sets them); doit's
-    sys.exit ends the process with its status."""
-    sys.path[0] = os.getcwd()
-    sys.argv = ["doit", *args]
-    runpy.run_module("doit", run_name="__main__", alter_sys=True)
-
-
 def main(argv: list[str]) -> None:
-    if argv[:1] == ["own-cpu"] and argv[2:3] == ["--"]:
-        atexit.register(write_own_cpu, Path(argv[1]), os.getpid())
-        argv = argv[3:]
-    if argv[:1] == ["doit"]:
-        doit_here(argv[1:])
-        return
-    if argv[:1] == ["rattler-build"]:
-        sys.path.insert(0, str(ROOT))
-        peer_main(*argv[1:4])
+    tool = argv[3:4] if argv[:1] == ["own-cpu"] and argv[2:3] == ["--"] else argv[:1]
+    if tool in (["doit"], ["rattler-build"]):
+        import launch
+        if tool == ["rattler-build"]:   # RECIPE OUT [SKIP]: condoit's format, build platform, target
+            at = argv.index("rattler-build")
+            recipe, out, skip = (argv[at + 1:at + 4] + ["none"])[:3]
+            sys.path.insert(0, str(ROOT))
+            argv = [*argv[:at + 1], recipe, out, skip, *peer_settings()]
+        launch.main(argv)
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3, help="runs per figure (default 3)")
