@@ -186,6 +186,13 @@ def peer(recipe_dir: Path, out: Path, skip: str = "none", cpu_file: Path | None 
                 str(recipe_dir / "recipe.yaml"), str(out), skip, *peer_settings()])[0]
 
 
+def pairs(condoit: list[Sample], peer: list[Sample]) -> str:
+    """How often condoit used less CPU than the peer run beside it: the runs are interleaved,
+    so each pair shares the machine's moment (its speed drifts by a third here)."""
+    fewer = sum(c[1] <= p[1] for c, p in zip(condoit, peer))
+    return f"condoit used less CPU in {fewer} of {len(condoit)} side-by-side pairs"
+
+
 def own_sample(whole: Sample, cpu_file: Path) -> Sample:
     """A run's whole-command wall time and its main process's own CPU (written at its exit)."""
     return whole[0], float(cpu_file.read_text())
@@ -339,7 +346,7 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
         own_p.append(own_sample(cold_p[-1], cpu_p))
     out = work / name / f"peer-{n - 1}"
     rows = [Row(f"{name}: cold build -> indexed package", cold_c, cold_p,
-                "condoit `doit index:X`, peer tests skipped; archive pre-seeded"),
+                "condoit `doit index:X`, peer tests skipped; archive pre-seeded; " + pairs(cold_c, cold_p)),
             Row(f"{name}: cold build, the tool's own process (not its build script)", own_c, own_p,
                 "CPU only: the main process's user+sys at exit, without its children (build.sh, "
                 "make, zig, ccache); both started through bench/launch.py", wall=False),
