@@ -29,6 +29,7 @@ from .paths import Layout
 from .plan import Plan, make_plan
 from .recovery import sweep_partial_packages
 from .render.stack_memo import cached_stack
+from .runlog import compact as compact_run_log
 from .settings import Settings
 from .stack import Stack
 from .stages import STAGES
@@ -160,6 +161,7 @@ class Engine:
                 print(f"condoit: {exc}", file=sys.stderr)
                 raise SystemExit(3)
             sweep_partial_packages(self.layout)
+            compact_run_log(self.layout.run_log)
             atexit.register(self._save_stamp_index, os.getpid())
 
     def _save_stamp_index(self, pid: int) -> None:

@@ -9,6 +9,11 @@ A *build* is the lines one doit process wrote (``session``: the pid of the doit 
 the parent of ``-P process`` workers); the last build is the last run of lines with one
 session. ``peak_rss_kib`` is the high-water mark of the worker and of its largest child so
 far (``getrusage`` keeps no per-stage peak): an upper bound when a worker runs several stages.
+
+Its readers want only each task's last run (``doit status``, the graph's colours), each
+task's last successful one (the ETA, the ``-n N`` schedule) and the last build (``doit
+report``), so a log grown past ``COMPACT_AT`` is rewritten with just those (``compact``):
+reading it costs what the stack's size says, not how long the cache has been in use.
 """
 from __future__ import annotations
 
@@ -19,6 +24,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
+
+from .fsutil import write_bytes_atomic
+
+COMPACT_AT = 4 << 20     # bytes of run log (~27,000 runs, ~0.1 s to read) past which it is compacted
 
 
 def _cpu() -> float:
@@ -113,3 +122,42 @@ def last_build(runs: Iterable[Run]) -> list[Run]:
 def durations(runs: Iterable[Run]) -> dict[str, float]:
     """The last successful duration of each task (for an ETA)."""
     return {r.task: r.seconds for r in runs if r.ok}
+
+
+def compact(path: Path, at: int = COMPACT_AT) -> bool:
+    """Past ``at`` bytes (and twice its size after the last compaction), rewrite the run log
+    with only what its readers use: each task's last run and last successful run, and every
+    run of the last build, in their order; True when it did. For a run that holds the cache
+    lock, before any stage runs (nothing appends meanwhile); atomic, so a reader sees the old
+    log or the new one, and best effort: a log that cannot be rewritten is left as it was.
+    The first line says the compacted size (readers skip it)."""
+    try:
+        size = os.stat(path).st_size
+        if size <= at:
+            return False
+        with open(path, "rb") as fh:
+            first = fh.readline()
+            try:
+                if size < 2 * int(json.loads(first)["compacted_bytes"]):
+                    return False
+            except (ValueError, KeyError, TypeError):
+                pass            # no header: never compacted
+            lines = [first, *fh.read().splitlines(keepends=True)]
+    except OSError:
+        return False
+    parsed: list[tuple[bytes, Run]] = []
+    for line in lines:
+        try:
+            parsed.append((line if line.endswith(b"\n") else line + b"\n", Run.from_json(json.loads(line))))
+        except (ValueError, KeyError, TypeError):
+            continue            # the old header, or a line a killed writer left unfinished
+    runs = [run for _line, run in parsed]
+    wanted = [*last_build(runs), *{r.task: r for r in runs}.values(), *{r.task: r for r in runs if r.ok}.values()]
+    keep = {id(run) for run in wanted}
+    body = b"".join(line for line, run in parsed if id(run) in keep)
+    header = (json.dumps({"compacted_bytes": len(body)}) + "\n").encode()
+    try:
+        write_bytes_atomic(path, header + body, mode=0o644)
+    except OSError:
+        return False
+    return True
