@@ -144,7 +144,7 @@ def run(cmd: list[str], cwd: Path = ROOT) -> tuple[Sample, str]:
 
 def doit(recipes: Path, cache: Path, *args: str, cpu_file: Path | None = None) -> tuple[Sample, list[str]]:
     """One `doit` command on a stack; seconds and the tasks that ran (doit's `.  task` lines).
-    With ``cpu_file`` it runs through this file (``own-cpu``), which writes its own CPU there."""
+    With ``cpu_file`` it starts through bench/launch.py (``own-cpu``), which writes its own CPU there."""
     launcher = ["-m", "doit"] if cpu_file is None else [str(LAUNCH), *own_cpu(cpu_file), "doit"]
     seconds, out = run([sys.executable, *launcher, "-f", str(DODO), "-d", str(ROOT), *args,
                         f"recipes={recipes}", f"cache={cache}"])
