@@ -179,14 +179,15 @@ def point_wrappers_at(tools: Path, zig_variable: list[str], ccache_dir: Path) ->
                 script.write_text(new)
 
 
-def peer(recipe_dir: Path, out: Path, skip: str = "none", cpu_file: Path | None = None) -> Sample:
-    """One rattler-build run in a fresh process (whole command, like a `doit` run); with
-    ``cpu_file``, its own CPU is written there."""
+def peer(recipe_dirs: list[Path], out: Path, skip: str = "none", cpu_file: Path | None = None) -> Sample:
+    """One rattler-build run in a fresh process (whole command, like a `doit` run) building
+    the recipes in order; with ``cpu_file``, its own CPU is written there."""
+    recipes = os.pathsep.join(str(d / "recipe.yaml") for d in recipe_dirs)
     return run([sys.executable, str(LAUNCH), *own_cpu(cpu_file), "rattler-build",
-                str(recipe_dir / "recipe.yaml"), str(out), skip, *peer_settings()])[0]
+                recipes, str(out), skip, *peer_settings()])[0]
 
 
-def pairs(condoit: list[Sample], peer: list[Sample]) -> str:
+def pairs_note(condoit: list[Sample], peer: list[Sample]) -> str:
     """How often condoit used less CPU than the peer run beside it: the runs are interleaved,
     so each pair shares the machine's moment (its speed drifts by a third here)."""
     fewer = sum(c[1] <= p[1] for c, p in zip(condoit, peer))
@@ -287,6 +288,11 @@ class Pair:
         self.set_patch("0")
 
     @property
+    def tools(self) -> Path:
+        """The peer's copy of condoit's compiler wrappers (its build.sh puts them first on PATH)."""
+        return self.peer_dir.parent / "toolchain-bin"
+
+    @property
     def meta(self) -> Path:
         return self.condoit_recipes / self.spec.name / "meta.yaml"
 
@@ -318,11 +324,15 @@ class Pair:
 
 # ---------------------------------------------------------------- scenarios
 
-def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
+def pair_for(spec: Spec, work: Path) -> Pair:
+    """A recipe's two scratch copies under ``work/<name>``; its archive in ``work/seed``."""
+    return Pair(spec, seed_archive(spec, work / "seed"), work / spec.name / "condoit-recipes",
+                work / spec.name / "peer-recipe")
+
+
+def bench_recipe(pair: Pair, n: int, work: Path, zig_mode: str) -> list[Row]:
     """All build scenarios for one recipe, the two tools interleaved run by run."""
-    name = spec.name
-    pair = Pair(spec, seed_archive(spec, work / "seed"), work / name / "condoit-recipes",
-                work / name / "peer-recipe")
+    name = pair.spec.name
     recipes = pair.condoit_recipes
     cold_c: list[Sample] = []
     cold_t: list[Sample] = []
@@ -339,14 +349,14 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
         own_c.append(own_sample(cold_c[-1], cpu_c))
         cold_t.append(doit(recipes, cache, f"build:{name}", *zig)[0])
         if i == 0:
-            pair.write_peer(peer_exports(cache, name, work / name / "toolchain-bin"))
-        point_wrappers_at(work / name / "toolchain-bin", zig_cache_for(work / name / f"zig-peer-{i}", zig_mode),
+            pair.write_peer(peer_exports(cache, name, pair.tools))
+        point_wrappers_at(pair.tools, zig_cache_for(work / name / f"zig-peer-{i}", zig_mode),
                           work / name / f"ccache-peer-{i}")
-        cold_p.append(peer(pair.peer_dir, work / name / f"peer-{i}", cpu_file=cpu_p))
+        cold_p.append(peer([pair.peer_dir], work / name / f"peer-{i}", cpu_file=cpu_p))
         own_p.append(own_sample(cold_p[-1], cpu_p))
     out = work / name / f"peer-{n - 1}"
     rows = [Row(f"{name}: cold build -> indexed package", cold_c, cold_p,
-                "condoit `doit index:X`, peer tests skipped; archive pre-seeded; " + pairs(cold_c, cold_p)),
+                "condoit `doit index:X`, peer tests skipped; archive pre-seeded; " + pairs_note(cold_c, cold_p)),
             Row(f"{name}: cold build, the tool's own process (not its build script)", own_c, own_p,
                 "CPU only: the main process's user+sys at exit, without its children (build.sh, "
                 "make, zig, ccache); both started through bench/launch.py", wall=False),
@@ -360,8 +370,8 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
     for _ in range(n):
         seconds, ran = doit(recipes, cache, f"build:{name}", *zig)
         noop_c.append(seconds)
-        noop_p.append(peer(pair.peer_dir, out))
-        noop_s.append(peer(pair.peer_dir, out, "local"))
+        noop_p.append(peer([pair.peer_dir], out))
+        noop_s.append(peer([pair.peer_dir], out, "local"))
     rows += [Row(f"{name}: no-op, `doit build:X` / peer rebuilds", noop_c, noop_p, f"condoit ran: {' '.join(ran) or 'nothing'}"),
              Row(f"{name}: no-op, peer skip_existing=local", noop_c, noop_s, "skips by build hash")]
 
@@ -383,9 +393,9 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
             edit_t.append(seconds)
             ran += ran_t
             changed += digest(packages(cache / "channel")) != before_c
-            edit_s.append(peer(pair.peer_dir, out, "local"))
+            edit_s.append(peer([pair.peer_dir], out, "local"))
             stale += digest(packages(out)) == before_p
-            edit_p.append(peer(pair.peer_dir, out))
+            edit_p.append(peer([pair.peer_dir], out))
         what = "a patch" if kind == "patch" else "about:summary"
         rows += [Row(f"{name}: edit {what} -> indexed package", edit_c, edit_p,
                      f"condoit ran: {' '.join(t.split(':')[0] for t in ran)}; package changed {changed}/{n}"),
@@ -393,6 +403,44 @@ def bench_recipe(spec: Spec, n: int, work: Path, zig_mode: str) -> list[Row]:
                  Row(f"{name}: edit {what}, peer skip_existing=local", None, edit_s,
                      f"no ratio: the peer kept a stale package {stale}/{n} times")]
     return rows
+
+
+def bench_together(pairs: list[Pair], n: int, work: Path, zig_mode: str) -> list[Row]:
+    """The recipes built cold by one command of each tool (``doit index:A index:B``, one peer
+    process given both recipes), interleaved run by run. Each tool starts once, so the figures
+    are the per-package work a stack build pays for every package, start-up shared."""
+    names = [pair.spec.name for pair in pairs]
+    where = work / "together"
+    recipes = where / "condoit-recipes"
+    for pair in pairs:
+        shutil.copytree(pair.condoit_recipes / pair.spec.name, recipes / pair.spec.name)
+    cold_c: list[Sample] = []
+    cold_p: list[Sample] = []
+    own_c: list[Sample] = []
+    own_p: list[Sample] = []
+    for i in range(n):
+        cache = where / f"condoit-{i}"
+        run([sys.executable, "-m", "tasks.import_archives", str(pairs[0].archive.parent),
+             "--recipes", str(recipes), "--cache", str(cache)])
+        zig = zig_cache_for(where / f"zig-condoit-{i}", zig_mode)
+        cpu_c, cpu_p = where / f"own-cpu-condoit-{i}", where / f"own-cpu-peer-{i}"
+        cold_c.append(doit(recipes, cache, *(f"index:{name}" for name in names), *zig, cpu_file=cpu_c)[0])
+        own_c.append(own_sample(cold_c[-1], cpu_c))
+        peer_zig = zig_cache_for(where / f"zig-peer-{i}", zig_mode)   # one Zig cache and ccache, as condoit's
+        for pair in pairs:
+            point_wrappers_at(pair.tools, peer_zig, where / f"ccache-peer-{i}")
+        cold_p.append(peer([pair.peer_dir for pair in pairs], where / f"peer-{i}", cpu_file=cpu_p))
+        own_p.append(own_sample(cold_p[-1], cpu_p))
+        built = len(packages(cache / "channel")), len(packages(where / f"peer-{i}"))
+        if built != (len(pairs), len(pairs)):
+            sys.exit(f"bench: one command should have built {len(pairs)} packages; condoit, peer: {built}")
+    both = " + ".join(names)
+    return [Row(f"{both} in one command: cold build -> indexed packages", cold_c, cold_p,
+                f"condoit `doit {' '.join(f'index:{name}' for name in names)}`, one peer process for both; "
+                + pairs_note(cold_c, cold_p)),
+            Row(f"{both} in one command: the tool's own process", own_c, own_p,
+                "CPU only; each tool starts once, so this is the per-package work with start-up shared",
+                wall=False)]
 
 
 def bench_loading(n: int, generated: int, work: Path) -> list[Row]:
@@ -501,8 +549,11 @@ def main(argv: list[str]) -> None:
     t0 = time.perf_counter()
     try:
         rows: list[Row] = []
-        for name in args.recipes.split(","):
-            rows += bench_recipe(SPECS[name], args.n, work, args.zig_cache)
+        pairs = [pair_for(SPECS[name], work) for name in args.recipes.split(",")]
+        for pair in pairs:
+            rows += bench_recipe(pair, args.n, work, args.zig_cache)
+        if len(pairs) > 1:
+            rows += bench_together(pairs, args.n, work, args.zig_cache)
         rows += bench_loading(args.n, args.generated, work)
     finally:
         if not args.keep:

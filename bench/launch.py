@@ -7,11 +7,12 @@ alike: condoit as ``python -m doit`` would, the peer with ``rattler_build`` and 
 given in full (nothing of condoit's is imported to find its package format).
 
     python bench/launch.py [own-cpu FILE --] doit ARGS...
-    python bench/launch.py [own-cpu FILE --] rattler-build RECIPE_YAML OUT_DIR SKIP FORMAT BUILD_PLATFORM TARGET
+    python bench/launch.py [own-cpu FILE --] rattler-build RECIPE_YAML[:RECIPE_YAML...] OUT_DIR SKIP FORMAT BUILD_PLATFORM TARGET
 
 ``own-cpu FILE --`` also writes the process's own CPU seconds (user + system, none of its
 children's) to FILE at exit. SKIP is rattler-build's skip_existing (``none`` or ``local``);
-FORMAT its package format (``conda:16``).
+FORMAT its package format (``conda:16``). Several recipes, joined by ``:`` (os.pathsep), are
+built by one peer process, as several ``doit`` targets are by one condoit process.
 """
 from __future__ import annotations
 
@@ -41,12 +42,12 @@ def doit_here(args: list[str]) -> None:
     runpy.run_module("doit", run_name="__main__", alter_sys=True)
 
 
-def rattler_build(recipe: str, out: str, skip: str, fmt: str, build_platform: str, target: str) -> None:
+def rattler_build(recipes: str, out: str, skip: str, fmt: str, build_platform: str, target: str) -> None:
     """The peer's build: `build_recipes` is its CLI's code path (it honours skip_existing)."""
     import warnings
     warnings.simplefilter("ignore", DeprecationWarning)
     from rattler_build import build_recipes
-    build_recipes([recipe], target_platform=target, build_platform=build_platform, channel=[],
+    build_recipes(recipes.split(os.pathsep), target_platform=target, build_platform=build_platform, channel=[],
                   output_dir=out, package_format=fmt, test="skip", skip_existing=skip)
 
 

@@ -73,7 +73,10 @@ def test_a_parallel_build_starts_the_longest_recorded_chain_first(tmp_path):
     assert again.returncode == 0, again.output[-3000:]
     runs = [json.loads(line) for line in Layout(second, "").run_log.read_text().splitlines()]
     started = [r["task"] for r in sorted(runs, key=lambda r: r["start"]) if r.get("session") != runs[0].get("session")]
-    assert started[0].endswith(":z1"), started
+    # the two workers start their first stages together, so which of those two records the
+    # earlier time is a race on a loaded machine; in the unrecorded order the first two would be
+    # a1's and a2's (downloads wait on nothing), so z1 among them is what the record changed
+    assert any(task.endswith(":z1") for task in started[:2]), started
 
 
 def test_a_build_gets_the_cores_other_running_builds_do_not_hold(tmp_path):
