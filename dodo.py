@@ -16,7 +16,7 @@ use_compiled_dataclass_code()   # the methods of its dataclasses come compiled (
 from tasks.taskgen import all_tasks, doit_config, engine_from_doit  # noqa: E402
 
 ENGINE = engine_from_doit(sys.argv)
-DOIT_CONFIG = doit_config(ENGINE)
+DOIT_CONFIG = doit_config(ENGINE, sys.argv)
 
 
 def task_condoit():

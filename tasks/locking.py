@@ -21,17 +21,34 @@ _COMMANDS = frozenset({"run", "list", "info", "help", "dumpdb", "tabcompletion",
                        "strace", "auto", "ignore", "reset-dep", "graph"})
 
 
-def doit_command(argv: list[str]) -> str:
-    """The doit sub-command in argv (``run`` when none is named)."""
-    args = iter(argv[1:])
+# Tasks that only read the cache (stamps, the run log): a run of nothing else takes no lock,
+# so `doit status` or `doit explain:X` answers in a second terminal while a build runs.
+LOOKING_TASKS = frozenset({"explain", "status"})
+
+
+def _words(argv: list[str]) -> list[str]:
+    """argv's positional words: no options, their values, or doit variables (``k=v``)."""
+    words, args = [], iter(argv[1:])
     for arg in args:
         if arg in _VALUE_OPTIONS:
             next(args, None)
-            continue
-        if arg.startswith("-") or "=" in arg:
-            continue
-        return arg if arg in _COMMANDS else "run"
-    return "run"
+        elif not (arg.startswith("-") or "=" in arg):
+            words.append(arg)
+    return words
+
+
+def doit_command(argv: list[str]) -> str:
+    """The doit sub-command in argv (``run`` when none is named)."""
+    words = _words(argv)
+    return words[0] if words and words[0] in _COMMANDS else "run"
+
+
+def only_looks(argv: list[str]) -> bool:
+    """A `doit run` whose targets are all looking tasks (``status``, ``explain:openssl``)."""
+    words = _words(argv)
+    targets = words[1:] if words and words[0] in _COMMANDS else words
+    return (doit_command(argv) == "run" and bool(targets)
+            and all(target.split(":", 1)[0] in LOOKING_TASKS for target in targets))
 
 
 def hold_cache_lock(lock_path: Path) -> int:

@@ -17,7 +17,7 @@ from doit import get_var
 from doit.exceptions import TaskFailed
 
 from .errors import CondoitError, RecipeProblem
-from .locking import READ_ONLY_COMMANDS, doit_command
+from .locking import READ_ONLY_COMMANDS, doit_command, only_looks
 from .recovery import recover_doit_db, report
 from .schedule import by_priority, doit_processes
 from .settings import VARIABLES, load_settings, unknown_variables
@@ -47,7 +47,7 @@ is_current.__signature__ = inspect.signature(is_current)  # type: ignore[attr-de
 
 def engine_from_doit(argv: list[str]) -> "Engine":
     """The engine of this doit call: settings from doit's variables (``doit target=linux-64 ...``);
-    the lock is for commands that write (not list, info, help ...)."""
+    the lock is for commands that write (not list, info, help, or a run of status and explain)."""
     from .engine import Engine
     overrides = {k: v for k in VARIABLES if (v := get_var(k, None)) is not None}
     try:
@@ -59,15 +59,32 @@ def engine_from_doit(argv: list[str]) -> "Engine":
         print(f"condoit: {exc}", file=sys.stderr)
         raise SystemExit(2)
     command = doit_command(argv)
-    return Engine(settings, writes=command not in READ_ONLY_COMMANDS,
+    return Engine(settings, writes=command not in READ_ONLY_COMMANDS and not only_looks(argv),
                   verbose_skips=command == "list" or bool(get_var("verbose_skips", None)))
 
 
-def doit_config(engine: "Engine") -> dict[str, Any]:
-    """doit's settings; a damaged doit database is moved aside first (doit would crash on it)."""
+def doit_config(engine: "Engine", argv: list[str]) -> dict[str, Any]:
+    """doit's settings; a damaged doit database is moved aside first (doit would crash on it).
+    A run that only looks (status, explain) keeps doit's records of itself in a file of its
+    own, removed at exit: doit rewrites its whole database at the end of a run, and that
+    would put back what a build running beside it had replaced."""
+    if only_looks(argv):
+        return dict(DOIT_CONFIG_BASE, dep_file=private_doit_db(), reporter=ProgressReporter)
     db = engine.layout.doit_db
     report(recover_doit_db(db))
     return dict(DOIT_CONFIG_BASE, dep_file=str(db), reporter=ProgressReporter)
+
+
+def private_doit_db() -> str:
+    """A path for a doit database nobody else reads (in the temporary directory, not the
+    cache), deleted when this process ends."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+    directory = tempfile.mkdtemp(prefix="condoit-look-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return os.path.join(directory, "doit.json")
 
 
 def all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:

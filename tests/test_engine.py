@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from doit_runner import ROOT, run_doit, text_recipe
+from doit_runner import DODO, ROOT, TEXT_BUILD, run_doit, text_recipe
 from tasks.paths import Layout
 
 STAGES = ("compile", "package", "index", "test")
@@ -82,3 +82,52 @@ def test_a_second_run_on_the_same_cache_is_refused_with_a_clear_message(stack_di
     started = time.monotonic()
     assert run_doit(recipes, cache, "build:alpha").returncode == 0
     assert time.monotonic() - started < 120
+
+
+def test_status_and_explain_answer_while_a_build_holds_the_cache(stack_dirs, tmp_path, monkeypatch):
+    """`doit status` and `doit explain:X` in a second terminal during a build: they take no
+    lock, and doit's records of them are kept apart (and removed), not written over the build's."""
+    recipes, cache = stack_dirs
+    started, go = tmp_path / "started", tmp_path / "go"
+    text_recipe(recipes, "alpha")
+    text_recipe(recipes, "slow", build=f"touch {started}\nwhile [ ! -e {go} ]; do sleep 0.1; done\n" + TEXT_BUILD)
+    assert run_doit(recipes, cache, "build:alpha").returncode == 0
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    build = subprocess.Popen([sys.executable, "-m", "doit", "-f", str(DODO), "-d", str(ROOT), "build:slow",
+                              f"recipes={recipes}", f"cache={cache}"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not started.exists():
+            assert build.poll() is None and time.monotonic() < deadline, build.communicate()[0]
+            time.sleep(0.1)
+        blocked = run_doit(recipes, cache, "build:alpha")       # a writer still waits its turn
+        assert blocked.returncode == 3 and "another condoit run" in blocked.stderr, blocked.output
+        status = run_doit(recipes, cache, "status")
+        assert status.returncode == 0, status.output
+        rows = {line.split()[0]: line for line in status.stdout.splitlines() if line.split()}
+        print(status.stdout)
+        assert "alpha" in rows and "slow" in rows, status.stdout
+        explain = run_doit(recipes, cache, "explain:slow")
+        print(explain.stdout)
+        assert explain.returncode == 0, explain.output
+        assert "compile:slow" in explain.stdout, explain.stdout
+        assert sorted(p.name for p in temp.iterdir() if p.name.startswith("condoit-look-")) == []
+    finally:
+        go.touch()
+        out = build.communicate(timeout=600)[0]
+    assert build.returncode == 0, out
+    again = run_doit(recipes, cache, "build:alpha", "build:slow")
+    assert again.returncode == 0 and again.ran == frozenset(), again.output
+
+
+def test_only_runs_of_status_and_explain_count_as_looking():
+    from tasks.locking import only_looks
+    looks = (["doit", "status"], ["doit", "explain:openssl", "recipes=/r"], ["doit", "run", "explain"],
+             ["doit", "-v", "2", "explain:a", "status"])
+    writes = (["doit"], ["doit", "build:a"], ["doit", "-n", "2", "status", "build:a"], ["doit", "report"],
+              ["doit", "clean", "explain:a"], ["doit", "list"])
+    assert [only_looks(argv) for argv in looks] == [True] * len(looks)
+    assert [only_looks(argv) for argv in writes] == [False] * len(writes)
