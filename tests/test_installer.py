@@ -326,6 +326,45 @@ def test_the_installer_is_made_again_only_when_what_it_holds_changes(built):
     assert b"Welcome again." in installer.read_bytes()
 
 
+def test_an_update_removes_what_the_replaced_versions_had_and_nothing_else(built, tmp_path):
+    """-u with a newer installer: files only the old version of a package had go (and their
+    empty directories), as conda's unlink would take them; the user's files and the files of a
+    package added since stay. (Runs after the tests above: it changes the shared stack.)"""
+    recipes, cache, installer, _ = built
+    old_installer = tmp_path / "old.sh"
+    shutil.copyfile(installer, old_installer)
+    prefix = tmp_path / "p"
+    assert install(old_installer, "-b", "-p", str(prefix)).returncode == 0
+    assert (prefix / "share" / "greet.txt").is_file()
+    (prefix / "share" / "mine.txt").write_text("the user's\n")
+    # greet 1.1 moves its file: share/greet.txt is no package's any more
+    write_recipe(recipes, "greet", TEXT_META.format(name="greet", run="hello").replace('"1.0"', '"1.1"'),
+                 build_sh='mkdir -p $PREFIX/share/greet\necho "greet 1.1" > $PREFIX/share/greet/new.txt\n')
+    (prefix / "share" / "extra.txt").write_text("extra at p\n")     # a package added since (its record)
+    record = json.loads(next((prefix / "conda-meta").glob("greet-1.0-*.json")).read_text())
+    extra_record = {**record, "name": "extra", "files": ["share/extra.txt"], "paths_data": {"paths": [], "paths_version": 1}}
+    (prefix / "conda-meta" / "extra-1.0-0.json").write_text(json.dumps(extra_record, indent=2))
+    assert run_doit(recipes, cache, "build").returncode == 0
+    made = run_doit(recipes, cache, "installer")
+    assert made.returncode == 0 and "installer" in made.ran, made.output[-3000:]
+    (new_installer,) = (cache / "installer").glob("*.sh")
+    run = install(new_installer, "-b", "-u", "-p", str(prefix))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert not (prefix / "share" / "greet.txt").exists()
+    assert (prefix / "share" / "greet" / "new.txt").read_text() == "greet 1.1\n"
+    assert (prefix / "share" / "mine.txt").read_text() == "the user's\n"
+    assert (prefix / "share" / "extra.txt").is_file()
+    records = sorted(p.name.rsplit("-", 2)[0] + "-" + p.name.rsplit("-", 2)[1] for p in (prefix / "conda-meta").glob("*.json"))
+    assert "greet-1.1" in records and "greet-1.0" not in records and "extra-1.0" in records, records
+    hello = subprocess.run([prefix / "bin" / "hello"], capture_output=True, text=True, env=QEMU_ENV, check=True)
+    assert hello.stdout.strip() == str(prefix)
+    # and back: the old installer over the new install takes share/greet/ away again
+    run = install(old_installer, "-b", "-u", "-p", str(prefix))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (prefix / "share" / "greet.txt").is_file() and not (prefix / "share" / "greet").exists()
+    assert (prefix / "share" / "mine.txt").is_file() and (prefix / "share" / "extra.txt").is_file()
+
+
 def test_construct_errors_name_file_line_and_a_fix(tmp_path):
     path = tmp_path / "construct.yaml"
     path.write_text('name: X\nversion: "1"\nspecs: [a]\nwelcom_text: hi\npackages: [b]\ninstaller_type: pkg\n')

@@ -180,7 +180,47 @@ while read -r name version build_number; do
         || fail "the post-link script of $name failed (see $PREFIX/.messages.txt)"
 done < "$STATE/post-link"
 
+record_files() {  # the "files" of a conda-meta record written one per line (indented JSON);
+    # a name with an escape (backslash) is not printed: left in place, never taken for another
+    sed -n '/^ *"files": \[$/,/^ *\],\{0,1\}$/s/^ *"\([^"\\]*\)",\{0,1\}$/\1/p' "$1"
+}
+
+remove_replaced_files() {  # -u: files of a package version being replaced that no package keeps
+    if ! command -v sed >/dev/null 2>&1 || ! command -v grep >/dev/null 2>&1; then
+        printf 'WARNING: without sed and grep, files of the replaced package versions are left in place\n' >&2
+        return 0
+    fi
+    keep="$STATE/kept-files" gone="$STATE/replaced-files" names=" "
+    : > "$keep"
+    : > "$gone"
+    for new in "$STATE"/conda-meta/*.json; do
+        [ -e "$new" ] || continue
+        record_files "$new" >> "$keep"
+        dist=${new##*/}
+        dist=${dist%.json}
+        names="$names${dist%-*-*} "
+    done
+    for old in "$PREFIX"/conda-meta/*.json; do
+        [ -e "$old" ] || continue
+        dist=${old##*/}
+        dist=${dist%.json}
+        case "$names" in
+            *" ${dist%-*-*} "*) [ -e "$STATE/conda-meta/$dist.json" ] || { record_files "$old" >> "$gone"; continue; } ;;
+        esac
+        record_files "$old" >> "$keep"     # the same build, or a package this installer does not hold
+    done
+    grep -vxF -f "$keep" "$gone" | while IFS= read -r path; do
+        rm -f "$PREFIX/$path"
+        dir=${path%/*}
+        while [ "$dir" != "$path" ] && rmdir "$PREFIX/$dir" 2>/dev/null; do
+            path=$dir
+            dir=${dir%/*}
+        done
+    done
+}
+
 mkdir -p "$PREFIX/conda-meta"
+[ "$UPDATE" = 0 ] || remove_replaced_files
 for new in "$STATE"/conda-meta/*.json; do
     [ -e "$new" ] || continue
     dist=${new##*/}
