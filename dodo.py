@@ -21,4 +21,4 @@ DOIT_CONFIG = doit_config(ENGINE, sys.argv)
 
 def task_condoit():
     """every task: render, one group per stage (tasks/stages/__init__.py), build"""
-    yield from all_tasks(ENGINE)
+    yield from all_tasks(ENGINE, sys.argv)

@@ -43,12 +43,18 @@ def doit_command(argv: list[str]) -> str:
     return words[0] if words and words[0] in _COMMANDS else "run"
 
 
+def run_targets(argv: list[str]) -> list[str]:
+    """The tasks (or files) a `doit run` call names; none for other commands."""
+    if doit_command(argv) != "run":
+        return []
+    words = _words(argv)
+    return words[1:] if words and words[0] in _COMMANDS else words
+
+
 def only_looks(argv: list[str]) -> bool:
     """A `doit run` whose targets are all looking tasks (``status``, ``explain:openssl``)."""
-    words = _words(argv)
-    targets = words[1:] if words and words[0] in _COMMANDS else words
-    return (doit_command(argv) == "run" and bool(targets)
-            and all(target.split(":", 1)[0] in LOOKING_TASKS for target in targets))
+    targets = run_targets(argv)
+    return bool(targets) and all(target.split(":", 1)[0] in LOOKING_TASKS for target in targets)
 
 
 def hold_cache_lock(lock_path: Path) -> int:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import gc
 import inspect
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from doit import get_var
 from doit.exceptions import TaskFailed
 
 from .errors import CondoitError, RecipeProblem
-from .locking import READ_ONLY_COMMANDS, doit_command, only_looks
+from .locking import READ_ONLY_COMMANDS, doit_command, only_looks, run_targets
 from .recovery import recover_doit_db, report
 from .schedule import by_priority, doit_processes
 from .settings import VARIABLES, load_settings, unknown_variables
@@ -87,11 +88,41 @@ def private_doit_db() -> str:
     return os.path.join(directory, "doit.json")
 
 
-def all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
+def all_tasks(engine: "Engine", argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """Every task, in `doit list` order: render, one group per stage of the registry, build.
 
     One generator yields them all (each dict names its ``basename``): doit orders the
-    generators of a dodo file by their line, and this keeps the registry's order."""
+    generators of a dodo file by their line, and this keeps the registry's order. A target
+    in ``argv`` that names no task gets a hint before doit's own refusal."""
+    wanted = {t for t in run_targets(argv or []) if ":" in t}
+    for task in _all_tasks(engine):
+        if wanted:
+            wanted.discard(task["basename"] if task.get("name") is None else f"{task['basename']}:{task['name']}")
+        yield task
+    for target in sorted(wanted):
+        if not Path(target).exists():       # doit also takes a file a task makes
+            print(f"condoit: {unknown_target_hint(engine, target)}", file=sys.stderr)
+    gc.freeze()     # what was made so far lives as long as the run: no collection scans it again
+
+
+def unknown_target_hint(engine: "Engine", target: str) -> str:
+    """Why ``group:name`` is no task: a recipe skipped for this target, or a near name."""
+    group, name = target.split(":", 1)
+    recipe = name.split("@", 1)[0]
+    for skipped in engine.stack.skipped:
+        if skipped.name == recipe:
+            return f"{target}: {recipe} is skipped for {engine.target} ({skipped.reason}): {skipped.meta_path}"
+    if any(problem.path.parent.name == recipe for problem in engine.stack.problems):
+        return f"{target}: the recipe {recipe} has problems (above), so it has no tasks"
+    import difflib
+    known = sorted({node[0] for node in engine.plan.nodes})
+    near = difflib.get_close_matches(recipe, known, n=3)
+    if near:
+        return f"{target}: no recipe {recipe!r}; did you mean {' or '.join(f'{group}:{n}' for n in near)}?"
+    return f"{target}: no recipe {recipe!r} under {engine.settings.recipes_dir} (`doit list` names them)"
+
+
+def _all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     engine.open()
     yield from _named("render", render_tasks(engine))
     for name in engine.stages:
@@ -100,7 +131,6 @@ def all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     jobs = engine_jobs(engine)
     yield from _named("explain", explain_tasks(engine, jobs))
     yield from look_tasks(engine, jobs)
-    gc.freeze()     # what was made so far lives as long as the run: no collection scans it again
 
 
 def _named(basename: str, tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:

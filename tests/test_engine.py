@@ -131,3 +131,18 @@ def test_only_runs_of_status_and_explain_count_as_looking():
               ["doit", "clean", "explain:a"], ["doit", "list"])
     assert [only_looks(argv) for argv in looks] == [True] * len(looks)
     assert [only_looks(argv) for argv in writes] == [False] * len(writes)
+
+
+def test_a_target_that_names_no_task_gets_a_reason_or_a_near_name(stack_dirs):
+    recipes, cache = stack_dirs
+    text_stack(recipes, "alpha", "zlib")
+    text_recipe(recipes, "winonly", meta="package: {{name: {name}, version: \"1.0\"}}\nbuild:\n  skip: true  # [linux]\n")
+    typo = run_doit(recipes, cache, "build:zlb")
+    assert typo.returncode == 3 and "condoit: build:zlb: no recipe 'zlb'; did you mean build:zlib?" in typo.stderr, typo.output
+    skipped = run_doit(recipes, cache, "compile:winonly")
+    assert skipped.returncode == 3, skipped.output
+    assert "condoit: compile:winonly: winonly is skipped for linux-aarch64" in skipped.stderr, skipped.output
+    far = run_doit(recipes, cache, "build:qqqqqq")
+    assert f"no recipe 'qqqqqq' under {recipes}" in far.stderr and "Traceback" not in far.output, far.output
+    fine = run_doit(recipes, cache, "build:alpha")
+    assert fine.returncode == 0 and "condoit: build:" not in fine.stderr, fine.output
