@@ -9,6 +9,10 @@ from tasks.gcquiet import quiet_gc
 
 quiet_gc()      # before the engine's imports (tasks/gcquiet.py)
 
+from tasks.interrupt import exit_on_interrupt  # noqa: E402
+
+exit_on_interrupt()     # Ctrl-C: a line per unfinished stage, no traceback (tasks/interrupt.py)
+
 from tasks.dataclass_code import use_compiled_dataclass_code  # noqa: E402
 
 use_compiled_dataclass_code()   # the methods of its dataclasses come compiled (tasks/dataclass_code.py)

@@ -23,6 +23,8 @@ from typing import Any
 
 from doit.reporter import ConsoleReporter
 
+from .interrupt import RUNNING
+
 # A guess (seconds) for a stage with no recorded duration.
 GUESS = {"download": 5.0, "extract": 3.0, "patch": 1.0, "compile": 120.0, "package": 10.0, "index": 2.0,
          "test": 10.0, "channel": 2.0}
@@ -131,6 +133,7 @@ class ProgressReporter(ConsoleReporter):
         if not _is_stage(task):      # explain, report, status, render: no progress to show
             return
         self.running[task.name] = time.time()
+        RUNNING[task.name] = task.meta[STAGE_LOG_META]
         if self.tails:
             self.logs[task.name] = task.meta[STAGE_LOG_META]
         self.parallel = max(self.parallel, len(self.running))
@@ -153,6 +156,7 @@ class ProgressReporter(ConsoleReporter):
     # -- progress --------------------------------------------------------------------------
     def _finished(self, task: Any, how: str) -> None:
         began = self.running.pop(task.name, None)
+        RUNNING.pop(task.name, None)
         if began is None:
             return
         self.done.add(task.name)

@@ -20,6 +20,7 @@ from ..buildenv import build_environment, reentry_script
 from ..crosspython import build_python_specs, cross_python
 from ..crosspython import prepare as prepare_cross_python
 from ..fsutil import copy_tree, remove_tree, sha256_file, tree_digest, write_text_atomic
+from ..interrupt import run_own_group
 from ..model import PKG_HASH_MARKER, Frozen, Output, Recipe
 from ..outputs import compile_inputs, host_specs, output_recipe, owned_files, package_host_records
 from ..prefix_files import list_prefix
@@ -273,8 +274,8 @@ class CompileStage(Stage):
             if cores != settings.cpu_count:     # other builds hold the rest (tasks/cores.py)
                 env.update(CPU_COUNT=str(cores), MAKEFLAGS=f"-j{cores}")
                 log.note(f"# {cores} of {settings.cpu_count} cores: other builds are running")
-            proc = subprocess.run(["bash", "-x", "-e", str(script)], cwd=src, env=env,
-                                  stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = run_own_group(["bash", "-x", "-e", str(script)], cwd=src, env=env,
+                                 stdout=log.stream, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             raise log.error(f"build script exited with status {proc.returncode}; "
                             f"re-enter the build environment with `bash {reenter}`" + build_failure_hint(log.path),
@@ -331,8 +332,8 @@ def _make_output(recipe: Recipe, output: Output, top_files: tuple[str, ...], hos
     before = set(list_prefix(prefix))
     runner = (output.script_interpreter or "bash -x -e").split()
     log.note(f"# output {output.name}: {' '.join(runner)} {script}")
-    proc = subprocess.run(runner + [str(script)], cwd=src, env=env, stdout=log.stream,
-                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    proc = run_own_group(runner + [str(script)], cwd=src, env=env, stdout=log.stream,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         raise log.error(f"script {output.script} of output {output.name} exited with status {proc.returncode}",
                         kept=work, show_tail=True)

@@ -17,6 +17,7 @@ from typing import Any
 from ..buildenv import SYSTEM_PATH
 from ..errors import CondoitError
 from ..fsutil import remove_tree, write_bytes_atomic
+from ..interrupt import run_own_group
 from ..model import Recipe, spec_name
 from ..outputs import package_recipes
 from ..stagelog import StageLog, stage_log
@@ -117,8 +118,8 @@ def _test_package(package: Recipe, recipe: Recipe, made: PackageRecord, patched:
         env["QEMU_LD_PREFIX"] = f"/usr/{settings.target_triplet}"
     for command in test_commands(files, prefix):
         log.note(f"# running {' '.join(command)} in {tmp}")
-        proc = subprocess.run(command, cwd=tmp, env=env, stdout=log.stream,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = run_own_group(command, cwd=tmp, env=env, stdout=log.stream,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if proc.returncode != 0:
             raise log.error(f"tests of {package.name} failed ({command[-1]}: exit status {proc.returncode})",
                             kept=work, show_tail=True)
