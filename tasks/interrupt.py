@@ -28,7 +28,11 @@ _GROUPS: set[int] = set()           # process groups of the scripts this process
 
 
 def exit_on_interrupt() -> None:
-    """From now on SIGINT and SIGTERM end this process as described above."""
+    """From now on SIGINT and SIGTERM end this process as described above (only the main
+    thread may set handlers: dodo.py loaded in another thread leaves Python's own)."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return
     signal.signal(signal.SIGINT, _interrupted)
     signal.signal(signal.SIGTERM, _interrupted)
 
