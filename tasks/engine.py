@@ -23,7 +23,7 @@ from typing import Iterator, Mapping
 from doit.exceptions import TaskFailed
 
 from .errors import LockBusy
-from .locking import hold_cache_lock
+from .locking import hold_cache_lock, unusable_cache
 from .model import Recipe
 from .paths import Layout
 from .plan import Plan, make_plan
@@ -160,6 +160,9 @@ class Engine:
             except LockBusy as exc:
                 print(f"condoit: {exc}", file=sys.stderr)
                 raise SystemExit(3)
+            except OSError as exc:      # the cache cannot be made or written where it is set
+                print(unusable_cache(self.layout.cache, f"{exc.strerror} ({exc.filename})"), file=sys.stderr)
+                raise SystemExit(2)
             sweep_partial_packages(self.layout)
             compact_run_log(self.layout.run_log)
             atexit.register(self._save_stamp_index, os.getpid())

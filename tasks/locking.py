@@ -57,6 +57,12 @@ def only_looks(argv: list[str]) -> bool:
     return bool(targets) and all(target.split(":", 1)[0] in LOOKING_TASKS for target in targets)
 
 
+def unusable_cache(cache: Path, why: str) -> str:
+    """The message for a cache directory that cannot be made or written."""
+    return (f"condoit: cannot use the cache at {cache}: {why}; set a writable directory with "
+            f"`doit cache=DIR ...` or CONDOIT_CACHE")
+
+
 def hold_cache_lock(lock_path: Path) -> int:
     """Take the cache's lock, or explain who holds it; returns the descriptor that holds it
     (the lock lasts while it is open: the caller keeps it for the run)."""

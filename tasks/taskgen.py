@@ -18,7 +18,7 @@ from doit import get_var
 from doit.exceptions import TaskFailed
 
 from .errors import CondoitError, RecipeProblem
-from .locking import READ_ONLY_COMMANDS, doit_command, only_looks, run_targets
+from .locking import READ_ONLY_COMMANDS, doit_command, only_looks, run_targets, unusable_cache
 from .recovery import recover_doit_db, report
 from .schedule import by_priority, doit_processes
 from .settings import VARIABLES, load_settings, unknown_variables
@@ -72,6 +72,9 @@ def doit_config(engine: "Engine", argv: list[str]) -> dict[str, Any]:
     if only_looks(argv):
         return dict(DOIT_CONFIG_BASE, dep_file=private_doit_db(), reporter=ProgressReporter)
     db = engine.layout.doit_db
+    if db.parent.exists() and not db.parent.is_dir():
+        print(unusable_cache(db.parent, "it is not a directory"), file=sys.stderr)
+        raise SystemExit(2)
     report(recover_doit_db(db))
     return dict(DOIT_CONFIG_BASE, dep_file=str(db), reporter=ProgressReporter)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from doit_runner import DODO, ROOT, TEXT_BUILD, run_doit, text_recipe
 from tasks.paths import Layout
@@ -146,3 +147,17 @@ def test_a_target_that_names_no_task_gets_a_reason_or_a_near_name(stack_dirs):
     assert f"no recipe 'qqqqqq' under {recipes}" in far.stderr and "Traceback" not in far.output, far.output
     fine = run_doit(recipes, cache, "build:alpha")
     assert fine.returncode == 0 and "condoit: build:" not in fine.stderr, fine.output
+
+
+def test_a_cache_that_cannot_be_made_or_is_a_file_is_named_not_a_traceback(tmp_path):
+    recipes = tmp_path / "recipes"
+    text_stack(recipes, "alpha")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a directory\n")
+    for cache, why in ((a_file, "it is not a directory"),
+                       (a_file / "below", "Not a directory"),
+                       (Path("/proc/condoit-cannot-make-this"), "No such file or directory")):
+        run = run_doit(recipes, cache, "build:alpha")
+        assert run.returncode == 2 and "Traceback" not in run.output, run.output
+        assert f"condoit: cannot use the cache at {cache}: {why}" in run.stderr, run.stderr
+        assert "doit cache=DIR" in run.stderr
