@@ -112,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         from .settings import load_settings
         settings = load_settings()
         paths = [Layout.of(settings).channel_subdir(settings.target_platform)]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        print(f"glibc_report: not found: {', '.join(missing)} (give channel subdirs or package archives)",
+              file=sys.stderr)
+        return 2
     floors = channel_floors(paths)
     print(table(floors))
     above = [f for f in floors if args.max and f.floor and f.floor.key > version_key(args.max)]

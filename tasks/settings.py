@@ -147,6 +147,8 @@ _CONVERTERS = {
     "variant_files": lambda v: tuple(Path(x) for x in (v if isinstance(v, (list, tuple)) else str(v).split(","))
                                      if str(x).strip()),
 }
+PACKAGE_FORMATS = (".conda", ".tar.bz2")
+ZSTD_LEVELS = (-7, 22)      # compression_level of .conda (negative: zstd's fast levels); .tar.bz2 is bzip2 -9
 _ALIASES = {"recipes": "recipes_dir", "cache": "cache_dir", "target": "target_platform",
             "build": "build_platform", "format": "package_format", "variants": "variant_files"}
 
@@ -171,13 +173,18 @@ def unknown_variables(argv: list[str], also: tuple[str, ...] = ()) -> str:
     return f"unknown variable {', '.join(hints)}; the variables are: {', '.join(sorted(known))}"
 
 
-def _apply(values: dict[str, Any], source: Mapping[str, Any], base: Path) -> None:
+def _apply(values: dict[str, Any], source: Mapping[str, Any], base: Path, where: str) -> None:
     names = {f.name for f in fields(Settings)}
-    for key, value in source.items():
-        key = _ALIASES.get(key.replace("-", "_"), key.replace("-", "_"))
+    for given, raw in source.items():
+        key = _ALIASES.get(given.replace("-", "_"), given.replace("-", "_"))
         if key not in names:
             continue
-        value = _CONVERTERS.get(key, lambda v: v)(value)
+        try:
+            value = _CONVERTERS.get(key, lambda v: v)(raw)
+        except (TypeError, ValueError):
+            from .errors import CondoitError
+            expected = "a whole number" if _CONVERTERS.get(key) is int else "a value of another kind"
+            raise CondoitError(f"{given}={raw!r} ({where}): expected {expected}") from None
         if isinstance(value, Path) and not value.is_absolute():
             value = (base / value).resolve()
         elif isinstance(value, tuple) and value and all(isinstance(v, Path) for v in value):
@@ -201,19 +208,26 @@ def load_settings(overrides: Mapping[str, Any] | None = None, root: Path | None 
     """Settings from the config layers; ``overrides`` are doit's command-line variables."""
     root = (root or Path.cwd()).resolve()
     values: dict[str, Any] = {"root": root, "recipes_dir": root / "recipes", "cache_dir": root / "cache"}
-    _apply(values, _pyproject_section(root), root)
+    _apply(values, _pyproject_section(root), root, f"{root / 'pyproject.toml'} [tool.condoit]")
     env = {k[len("CONDOIT_"):].lower(): v for k, v in os.environ.items() if k.startswith("CONDOIT_")}
-    _apply(values, env, Path.cwd())
-    _apply(values, dict(overrides or {}), Path.cwd())
+    _apply(values, env, Path.cwd(), "a CONDOIT_ environment variable")
+    _apply(values, dict(overrides or {}), Path.cwd(), "the command line")
     stack_cfg = Path(values["recipes_dir"]) / "condoit.yaml"
     if stack_cfg.is_file():
         import yaml
         layered = yaml.safe_load(stack_cfg.read_text()) or {}
-        _apply(values, layered, stack_cfg.parent)
-        _apply(values, env, Path.cwd())
-        _apply(values, dict(overrides or {}), Path.cwd())
+        _apply(values, layered, stack_cfg.parent, str(stack_cfg))
+        _apply(values, env, Path.cwd(), "a CONDOIT_ environment variable")
+        _apply(values, dict(overrides or {}), Path.cwd(), "the command line")
     settings = Settings(**values)
     from .errors import CondoitError
+    if settings.package_format not in PACKAGE_FORMATS:
+        raise CondoitError(f"package format {settings.package_format!r}; known: {', '.join(PACKAGE_FORMATS)}")
+    low, high = ZSTD_LEVELS
+    if settings.package_format == ".conda" and not low <= settings.compression_level <= high:
+        raise CondoitError(f"compression_level {settings.compression_level}: zstd (.conda) takes {low} to {high}")
+    if settings.cpu_count < 1:
+        raise CondoitError(f"cpu_count {settings.cpu_count}: at least 1 (`make -j` gets it)")
     if settings.target_platform not in settings.triplets:
         raise CondoitError(f"unknown target platform {settings.target_platform!r}; "
                            f"known: {', '.join(sorted(settings.triplets))}")

@@ -14,11 +14,13 @@ import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from backports import zstd
 
 from doit_runner import ROOT, run_doit, write_recipe
 from tasks.condapkg import parse_archive_name
 from tasks.envs import create_env
+from tasks.errors import CondoitError
 from tasks.fsutil import sha256_file, tree_digest
 from tasks.settings import load_settings
 
@@ -154,3 +156,21 @@ def test_every_setting_is_a_variable_and_a_misspelt_one_is_an_error(stack_dirs, 
     assert good.returncode == 0 and "build:one" in good.output, good.output
     settings = load_settings({"zig_cache": str(tmp_path / "zig"), "compression_level": "3"})
     assert settings.zig_cache == tmp_path / "zig" and settings.compression_level == 3
+
+
+def test_a_setting_of_the_wrong_kind_or_out_of_range_is_named_with_where_it_came_from(stack_dirs, monkeypatch):
+    recipes, cache = stack_dirs
+    write_recipe(recipes, "one", 'package: {name: one, version: "1"}\nbuild: {noarch: generic}\n')
+    cases = [({"compression_level": "abc"}, "compression_level='abc' (the command line): expected a whole number"),
+             ({"compression_level": "30"}, "compression_level 30: zstd (.conda) takes -7 to 22"),
+             ({"cpu_count": "0"}, "cpu_count 0: at least 1"),
+             ({"format": ".zip"}, "package format '.zip'; known: .conda, .tar.bz2")]
+    for variables, message in cases:
+        run = run_doit(recipes, cache, "build", **variables)
+        assert run.returncode == 2 and f"condoit: {message}" in run.stderr, run.output
+        assert "Traceback" not in run.output
+    # bzip2 -9 makes .tar.bz2 files whatever the zstd level says: the default level is fine there
+    assert load_settings({"format": ".tar.bz2"}).compression_level == 16
+    monkeypatch.setenv("CONDOIT_CPU_COUNT", "many")     # (run_doit leaves CONDOIT_ variables out)
+    with pytest.raises(CondoitError, match=r"cpu_count='many' \(a CONDOIT_ environment variable\)"):
+        load_settings({})
