@@ -537,6 +537,9 @@ def main(argv: list[str]) -> None:
                         help="each cold build starts from a copy of the setup's Zig cache (fresh, default) "
                              "or all builds share the per-user one (user)")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.recipes.split(",")) - set(SPECS))
+    if unknown:
+        parser.error(f"--recipes: no bench recipe {', '.join(unknown)} (known: {', '.join(SPECS)})")
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     if args.keep:  # a fresh tree at the given place, kept afterwards
