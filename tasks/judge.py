@@ -2,6 +2,8 @@
 `doit report`'s graph colours and `doit status` (tasks/explain.py words the reasons)."""
 from __future__ import annotations
 
+import time
+
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -63,5 +65,12 @@ def of_nodes(jobs: Sequence[tuple[Any, Any, Any]], nodes: Iterable[tuple[str, st
 def explain_jobs(jobs: Sequence[tuple[Any, Any, Any]], plan: Any, node: tuple[str, str]) -> None:
     """doit action of ``explain:<recipe>``: why each job of ``node`` and what it needs
     (``plan.closure``) that would run runs."""
-    nodes = plan.closure(node)
-    print(render_explanations((s.task, s.state, list(s.reasons)) for s in job_states(of_nodes(jobs, nodes))))
+    from .progress import clock
+    from .running import running_jobs
+    mine = of_nodes(jobs, plan.closure(node))
+    states = job_states(mine)
+    running = running_jobs(mine, {s.task for s in states if s.stale}, mine[0][2].layout) if mine else {}
+    print(render_explanations(
+        (s.task, s.state, list(s.reasons) + ([f"running now, for {clock(time.time() - running[s.task])}, in the "
+                                              f"build that holds the cache"] if s.task in running else []))
+        for s in states))

@@ -30,7 +30,8 @@ GUESS = {"download": 5.0, "extract": 3.0, "patch": 1.0, "compile": 120.0, "packa
          "test": 10.0, "channel": 2.0}
 
 
-def _clock(seconds: float) -> str:
+def clock(seconds: float) -> str:
+    """12s, 3m05s, 1h02m: a duration as the progress lines and `doit status` show it."""
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds}s"
@@ -164,7 +165,7 @@ class ProgressReporter(ConsoleReporter):
             self._refresh()
         else:
             sys.stderr.write(f"condoit: [{len(self.done)}/{self.total}] {task.name} {how} in "
-                             f"{_clock(time.time() - began)} (~{_clock(self.left())} left)\n")
+                             f"{clock(time.time() - began)} (~{clock(self.left())} left)\n")
             sys.stderr.flush()
 
     def durations(self) -> dict[str, float]:
@@ -199,11 +200,11 @@ class ProgressReporter(ConsoleReporter):
         table.add_column(style="dim")
         for name, began in sorted(self.running.items(), key=lambda kv: kv[1]):
             known = self.durations().get(name)
-            table.add_row(name, _clock(now - began), f"(last {_clock(known)})" if known is not None else "(first run)")
+            table.add_row(name, clock(now - began), f"(last {clock(known)})" if known is not None else "(first run)")
             for line in log_tail(self.logs[name]) if name in self.logs else ():
                 table.add_row(Text("  " + line, style="dim"), "", "")
         table.add_row(f"{len(self.done)}/{self.total} stages done, {len(self.running)} running",
-                      _clock(now - self.started), f"~{_clock(self.left())} left")
+                      clock(now - self.started), f"~{clock(self.left())} left")
         return table
 
     def _start_live(self) -> None:

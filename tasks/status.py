@@ -12,8 +12,11 @@ from typing import Any, Sequence
 from .judge import job_states
 from .paths import Layout
 from .plan import Plan
+from .progress import clock
+from .running import running_jobs
 from .runlog import Run, read_runs
 from .stamps import read_stamp
+
 
 
 def _size(n: int) -> str:
@@ -29,6 +32,7 @@ def status_rows(jobs: Sequence[tuple[Any, Any, Any]], plan: Plan, layout: Layout
     from .relocate.elf import version_key
     states = {s.task: s for s in job_states(jobs)}
     last_run: dict[str, Run] = {r.task: r for r in read_runs(layout.run_log)}
+    running = running_jobs(list(jobs), {task for task, s in states.items() if s.stale}, layout, last_run)
     rows = []
     for name, platform in plan.nodes:
         own = [(stage, ref, ctx) for stage, ref, ctx in jobs
@@ -71,8 +75,11 @@ def status_rows(jobs: Sequence[tuple[Any, Any, Any]], plan: Plan, layout: Layout
         failed = [task for _s, ref, _c in own if states[task := ref.task(target)].stale
                   and task in last_run and not last_run[task].ok]
         label = name if platform == plan.target else f"{name}@{platform}"
+        now = [f"{task.split(':')[0]} running {clock(time.time() - running[task])}"
+               for _s, ref, _c in own if (task := ref.task(target)) in running]
         rows.append({"recipe": label, "version": recipe.version, "build": build,
                      "stages": f"{current}/{len(own)}" + ("" if current == len(own) else
+                                                           f" ({', '.join(now)})" if now else
                                                            f" ({failed[0]} failed)" if failed else " (to run)"),
                      "last build": time.strftime("%Y-%m-%d %H:%M", time.localtime(finished)) if finished else "never",
                      "size": _size(size) if size else "-", "glibc": floor, "test": test})

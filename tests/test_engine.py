@@ -111,10 +111,12 @@ def test_status_and_explain_answer_while_a_build_holds_the_cache(stack_dirs, tmp
         rows = {line.split()[0]: line for line in status.stdout.splitlines() if line.split()}
         print(status.stdout)
         assert "alpha" in rows and "slow" in rows, status.stdout
+        assert "7/7" in rows["alpha"] and "3/7 (compile running " in rows["slow"], status.stdout
         explain = run_doit(recipes, cache, "explain:slow")
         print(explain.stdout)
         assert explain.returncode == 0, explain.output
         assert "compile:slow" in explain.stdout, explain.stdout
+        assert "running now, for " in explain.stdout.split("compile:slow")[1].split("package:slow")[0], explain.stdout
         assert sorted(p.name for p in temp.iterdir() if p.name.startswith("condoit-look-")) == []
     finally:
         go.touch()
