@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -70,7 +69,11 @@ def explain_jobs(jobs: Sequence[tuple[Any, Any, Any]], plan: Any, node: tuple[st
     mine = of_nodes(jobs, plan.closure(node))
     states = job_states(mine)
     running = running_jobs(mine, {s.task for s in states if s.stale}, mine[0][2].layout) if mine else {}
-    print(render_explanations(
-        (s.task, s.state, list(s.reasons) + ([f"running now, for {clock(time.time() - running[s.task])}, in the "
-                                              f"build that holds the cache"] if s.task in running else []))
-        for s in states))
+
+    def reasons(state: JobState) -> list[str]:
+        if state.task not in running:
+            return list(state.reasons)
+        since = clock(time.time() - running[state.task])
+        return [*state.reasons, f"running now, for {since}, in the build that holds the cache"]
+
+    print(render_explanations((s.task, s.state, reasons(s)) for s in states))

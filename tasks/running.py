@@ -7,6 +7,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Any, Sequence
 
 from .locking import process_alive
 from .paths import STACK_DIRNAME, Layout
@@ -43,7 +44,8 @@ def running_since(layout: Layout, logs: dict[str, Path], runs: dict[str, Run]) -
     return since
 
 
-def running_jobs(jobs: list, tasks: set[str], layout: Layout, runs: dict[str, Run] | None = None) -> dict[str, float]:
+def running_jobs(jobs: Sequence[tuple[Any, Any, Any]], tasks: set[str], layout: Layout,
+                 runs: dict[str, Run] | None = None) -> dict[str, float]:
     """Of the ``jobs`` (stage, ref, context) whose task is in ``tasks``, those a live build
     is running now (task -> when it started)."""
     logs = {task: ctx.layout.log(ref.recipe or STACK_DIRNAME, ref.stage)

@@ -18,7 +18,6 @@ from .runlog import Run, read_runs
 from .stamps import read_stamp
 
 
-
 def _size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
@@ -32,7 +31,7 @@ def status_rows(jobs: Sequence[tuple[Any, Any, Any]], plan: Plan, layout: Layout
     from .relocate.elf import version_key
     states = {s.task: s for s in job_states(jobs)}
     last_run: dict[str, Run] = {r.task: r for r in read_runs(layout.run_log)}
-    running = running_jobs(list(jobs), {task for task, s in states.items() if s.stale}, layout, last_run)
+    running = running_jobs(jobs, {task for task, s in states.items() if s.stale}, layout, last_run)
     rows = []
     for name, platform in plan.nodes:
         own = [(stage, ref, ctx) for stage, ref, ctx in jobs
