@@ -74,7 +74,8 @@ def hold_cache_lock(lock_path: Path) -> int:
         holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
         raise LockBusy(f"another condoit run (pid {holder}) is using the cache at "
-                       f"{lock_path.parent}; wait for it to finish, or stop it") from None
+                       f"{lock_path.parent}; wait for it to finish, or stop it (`doit status` shows "
+                       f"what it is running)") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
