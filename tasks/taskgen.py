@@ -97,12 +97,16 @@ def all_tasks(engine: "Engine", argv: list[str] | None = None) -> Iterator[dict[
     One generator yields them all (each dict names its ``basename``): doit orders the
     generators of a dodo file by their line, and this keeps the registry's order. A target
     in ``argv`` that names no task gets a hint before doit's own refusal."""
-    wanted = {t for t in run_targets(argv or []) if ":" in t}
+    wanted: dict[str, set[str]] = {}           # group -> names asked for, not seen yet
+    for target in run_targets(argv or []):
+        group, _, name = target.partition(":")
+        if name:
+            wanted.setdefault(group, set()).add(name)
     for task in _all_tasks(engine):
-        if wanted:
-            wanted.discard(task["basename"] if task.get("name") is None else f"{task['basename']}:{task['name']}")
+        if wanted and (names := wanted.get(task["basename"])):
+            names.discard(task.get("name"))
         yield task
-    for target in sorted(wanted):
+    for target in sorted(f"{group}:{name}" for group, names in wanted.items() for name in names):
         if not Path(target).exists():       # doit also takes a file a task makes
             print(f"condoit: {unknown_target_hint(engine, target)}", file=sys.stderr)
     gc.freeze()     # what was made so far lives as long as the run: no collection scans it again
