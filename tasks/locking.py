@@ -45,10 +45,10 @@ def doit_command(argv: list[str]) -> str:
 
 def run_targets(argv: list[str]) -> list[str]:
     """The tasks (or files) a `doit run` call names; none for other commands."""
-    if doit_command(argv) != "run":
-        return []
     words = _words(argv)
-    return words[1:] if words and words[0] in _COMMANDS else words
+    if words and words[0] in _COMMANDS:
+        return words[1:] if words[0] == "run" else []
+    return words
 
 
 def only_looks(argv: list[str]) -> bool:

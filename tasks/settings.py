@@ -196,10 +196,7 @@ def _pyproject_section(root: Path) -> dict[str, Any]:
     path = root / "pyproject.toml"
     if not path.is_file():
         return {}
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        return {}
+    import tomllib
     with open(path, "rb") as fh:
         return tomllib.load(fh).get("tool", {}).get("condoit", {})
 

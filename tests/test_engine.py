@@ -163,3 +163,10 @@ def test_a_cache_that_cannot_be_made_or_is_a_file_is_named_not_a_traceback(tmp_p
         assert run.returncode == 2 and "Traceback" not in run.output, run.output
         assert f"condoit: cannot use the cache at {cache}: {why}" in run.stderr, run.stderr
         assert "doit cache=DIR" in run.stderr
+
+
+def test_glibc_report_names_a_path_it_cannot_find(tmp_path, capsys):
+    from tasks.glibc_report import main as glibc_report
+    assert glibc_report(["--max", "2.17", str(tmp_path / "no-channel")]) == 2
+    assert f"glibc_report: not found: {tmp_path / 'no-channel'} (give channel subdirs or package archives)" \
+        in capsys.readouterr().err
