@@ -330,6 +330,18 @@ def pair_for(spec: Spec, work: Path) -> Pair:
                 work / spec.name / "peer-recipe")
 
 
+def seed_cache(archives: Path, recipes: Path, cache: Path) -> None:
+    """A cold cache holding only the source archives (the peer's are pre-seeded too).
+
+    import_archives renders the stack to find the recipes' sources, and that leaves the
+    compiled templates in the cache; they are removed, so the timed build compiles its
+    templates as a first build does."""
+    from tasks.paths import Layout
+    run([sys.executable, "-m", "tasks.import_archives", str(archives), "--recipes", str(recipes),
+         "--cache", str(cache)])
+    shutil.rmtree(Layout(cache, TARGET).template_cache, ignore_errors=True)
+
+
 def bench_recipe(pair: Pair, n: int, work: Path, zig_mode: str) -> list[Row]:
     """All build scenarios for one recipe, the two tools interleaved run by run."""
     name = pair.spec.name
@@ -341,8 +353,7 @@ def bench_recipe(pair: Pair, n: int, work: Path, zig_mode: str) -> list[Row]:
     own_p: list[Sample] = []
     for i in range(n):
         cache = work / name / f"condoit-{i}"
-        run([sys.executable, "-m", "tasks.import_archives", str(pair.archive.parent),
-             "--recipes", str(recipes), "--cache", str(cache)])
+        seed_cache(pair.archive.parent, recipes, cache)
         zig = zig_cache_for(work / name / f"zig-condoit-{i}", zig_mode)
         cpu_c, cpu_p = work / name / f"own-cpu-condoit-{i}", work / name / f"own-cpu-peer-{i}"
         cold_c.append(doit(recipes, cache, f"index:{name}", *zig, cpu_file=cpu_c)[0])
@@ -420,8 +431,7 @@ def bench_together(pairs: list[Pair], n: int, work: Path, zig_mode: str) -> list
     own_p: list[Sample] = []
     for i in range(n):
         cache = where / f"condoit-{i}"
-        run([sys.executable, "-m", "tasks.import_archives", str(pairs[0].archive.parent),
-             "--recipes", str(recipes), "--cache", str(cache)])
+        seed_cache(pairs[0].archive.parent, recipes, cache)
         zig = zig_cache_for(where / f"zig-condoit-{i}", zig_mode)
         cpu_c, cpu_p = where / f"own-cpu-condoit-{i}", where / f"own-cpu-peer-{i}"
         cold_c.append(doit(recipes, cache, *(f"index:{name}" for name in names), *zig, cpu_file=cpu_c)[0])
