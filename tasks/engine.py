@@ -77,6 +77,11 @@ class Engine:
             self._stacks[platform] = cached_stack(self.settings_for(platform))
         return self._stacks[platform]
 
+    def rendered_settings(self) -> tuple[Settings, ...]:
+        """The settings of every platform this run builds for, the target's first."""
+        platforms = dict.fromkeys([self.target, *(platform for _name, platform in self.plan.nodes)])
+        return tuple(self.settings_for(p) for p in platforms)
+
     @property
     def stack(self) -> Stack:
         return self.stack_for(self.target)

@@ -188,6 +188,15 @@ def remove_tree(path: Path) -> None:
         shutil.rmtree(path, onerror=_onerror)
 
 
+def size_text(n: float) -> str:
+    """A byte count as people read it: 512 B, 3.4 MiB."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
 def failed_dir(target: Path) -> Path:
     """Where ``staged_dir`` keeps the tree of a failed attempt at ``target``."""
     return Path(target).with_name(f"{Path(target).name}.failed")

@@ -19,6 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .paths import package_archives
 from .relocate.elf import ELF_MAGIC, GlibcFloor, describe, parse, version_key
 
 
@@ -86,7 +87,7 @@ def channel_floors(paths: list[Path]) -> list[PackageFloor]:
     archives: list[Path] = []
     for path in paths:
         if path.is_dir():
-            archives += sorted(p for p in path.iterdir() if p.name.endswith((".conda", ".tar.bz2")))
+            archives += package_archives(path)
         else:
             archives.append(path)
     return [package_floor(a) for a in archives]

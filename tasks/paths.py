@@ -104,6 +104,22 @@ class Layout:
         """Index entry naming the sha256 of content known by an md5, sha1 or URL key."""
         return self.downloads / kind / key
 
+    def downloaded(self) -> list[str]:
+        """The sha256 of every archive in the download cache."""
+        return sorted(e.name for e in _entries(self.downloads) if _is_sha256(e.name) and e.is_file())
+
+    def download_aliases(self) -> list[tuple[Path, str]]:
+        """Every index entry (md5, sha1 or URL key) with the sha256 it names."""
+        found = []
+        for kind in _entries(self.downloads):
+            if kind.is_dir():
+                for entry in _entries(kind):
+                    try:
+                        found.append((entry, entry.read_text().strip()))
+                    except OSError:
+                        continue
+        return found
+
     @property
     def download_partials(self) -> Path:
         """Where downloads are written and verified before they enter the cache."""
@@ -142,9 +158,13 @@ class Layout:
         """Compiled meta.yaml templates, by content hash (fast `doit list`)."""
         return self.cache / "render"
 
+    @property
+    def stack_memos_dir(self) -> Path:
+        return self.template_cache / "stacks"
+
     def stack_memo(self, key: str) -> Path:
         """The rendered stack of one set of settings and what its render read (render/stack_memo.py)."""
-        return self.cache / "render" / "stacks" / f"{key}.memo"
+        return self.stack_memos_dir / f"{key}.memo"
 
     def rendered(self, name: str) -> Path:
         return self.cache / "rendered" / f"{name}.yaml"
@@ -231,6 +251,42 @@ class Layout:
     def installers(self) -> Path:
         """Where ``doit installer`` writes the self-extracting installer and its sha256."""
         return self.cache / "installer"
+
+    # -- what the cache holds, for `doit purge` ----------------------------------------
+    def recipe_entries(self) -> list[tuple[str, Path]]:
+        """(recipe name, path) of every entry of one recipe, for every platform: work trees,
+        stamps, logs, rendered recipes, host prefixes and test folders (not @stack's)."""
+        found = [(e.name, e) for folder in ("work", "stamps", "logs") for e in _entries(self.cache / folder)
+                 if e.is_dir() and not e.name.startswith("@")]
+        found += [(e.name[:-len(".yaml")], e) for e in _entries(self.cache / "rendered") if e.name.endswith(".yaml")]
+        found += [(e.name, e) for folder in ("prefix", "test") for platform in _entries(self.cache / folder)
+                  for e in _entries(platform)]
+        return found
+
+    def stack_memos(self) -> list[Path]:
+        """Every rendered-stack memo in the cache (one per settings a run had)."""
+        return [e for e in _entries(self.stack_memos_dir) if e.name.endswith(".memo")]
+
+    def channel_packages(self) -> list[Path]:
+        """Every package archive in the channel, of every subdir."""
+        return [p for subdir in _entries(self.channel) for p in package_archives(subdir)]
+
+
+def package_archives(folder: Path) -> list[Path]:
+    """The conda packages (.conda, .tar.bz2) in a folder, by name."""
+    return [p for p in _entries(folder) if p.name.endswith((".conda", ".tar.bz2"))]
+
+
+def _entries(folder: Path) -> list[Path]:
+    """A folder's entries, none if it is missing (a cache fills in as stages run)."""
+    try:
+        return sorted(folder.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _is_sha256(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
 
 
 def padded_component(dirname: str, room: int) -> str:

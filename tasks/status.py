@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
+from .fsutil import size_text
 from .judge import job_states
 from .paths import Layout
 from .plan import Plan
@@ -16,14 +17,6 @@ from .progress import clock
 from .running import running_jobs
 from .runlog import Run, read_runs
 from .stamps import read_stamp
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
 
 
 def status_rows(jobs: Sequence[tuple[Any, Any, Any]], plan: Plan, layout: Layout) -> list[dict[str, str]]:
@@ -81,7 +74,7 @@ def status_rows(jobs: Sequence[tuple[Any, Any, Any]], plan: Plan, layout: Layout
                                                            f" ({', '.join(now)})" if now else
                                                            f" ({failed[0]} failed)" if failed else " (to run)"),
                      "last build": time.strftime("%Y-%m-%d %H:%M", time.localtime(finished)) if finished else "never",
-                     "size": _size(size) if size else "-", "glibc": floor, "test": test})
+                     "size": size_text(size) if size else "-", "glibc": floor, "test": test})
     return rows
 
 

@@ -138,6 +138,7 @@ def _all_tasks(engine: "Engine") -> Iterator[dict[str, Any]]:
     jobs = engine_jobs(engine)
     yield from _named("explain", explain_tasks(engine, jobs))
     yield from look_tasks(engine, jobs)
+    yield purge_task(engine, jobs)
 
 
 def _named(basename: str, tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -291,7 +292,17 @@ def look_tasks(engine: "Engine", jobs: list[tuple[Stage, Ref, Context]]) -> Iter
            "actions": [(print_status, [jobs, engine.plan, engine.layout])], "uptodate": [False], "verbosity": 2}
 
 
-# The actions of explain, report and status, which load their modules only when they run
+PURGE_DOC = ("take out of the cache what the stack no longer uses (removed recipes, unused downloads, "
+             "old unpacked packages, render memos); keep what its builds reuse")
+
+
+def purge_task(engine: "Engine", jobs: list[tuple[Stage, Ref, Context]]) -> dict[str, Any]:
+    """``purge``: not part of a build; it runs under the cache lock like one."""
+    return {"basename": "purge", "doc": PURGE_DOC, "uptodate": [False], "verbosity": 2,
+            "actions": [(purge_cache, [jobs, engine.stack, engine.rendered_settings()])]}
+
+
+# The actions of explain, report, status and purge, which load their modules only when they run
 # (every doit call wires these tasks; few run them).
 def explain_jobs(*args: Any) -> None:
     from .judge import explain_jobs as run
@@ -305,4 +316,9 @@ def write_report(*args: Any) -> TaskFailed | None:
 
 def print_status(*args: Any) -> None:
     from .status import print_status as run
+    return run(*args)
+
+
+def purge_cache(*args: Any) -> TaskFailed | None:
+    from .purge import purge_cache as run
     return run(*args)

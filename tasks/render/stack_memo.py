@@ -58,6 +58,16 @@ def memo_path(settings: Settings) -> Path:
     return Layout.of(settings).stack_memo(digest)
 
 
+def memo_templates(settings: Settings) -> set[str]:
+    """The compiled templates the settings' memo was rendered with (none without a memo)."""
+    try:
+        with open(memo_path(settings), "rb") as fh:
+            header, _body = marshal.loads(fh.read())
+        return set(header.get("templates", ()))
+    except (OSError, ValueError, EOFError, TypeError, AttributeError):
+        return set()
+
+
 def _key(settings: Settings) -> str:
     return f"{MEMO_FORMAT}|{sys.version}|{sys.executable}|{settings!r}"
 
@@ -99,7 +109,9 @@ def _load(path: Path, key: str) -> Stack | None:
 
 def _save(path: Path, key: str, paths: dict[str, Any], environ: dict[str, str | None], stack: Stack) -> None:
     """Best effort: a memo that cannot be written costs the next call a render."""
-    header = {"key": key, "environ": dict(environ), "paths": {**paths, **_code_files()}}
+    from .template_cache import used_keys
+    header = {"key": key, "environ": dict(environ), "paths": {**paths, **_code_files()},
+              "templates": sorted(used_keys())}
     try:
         data = marshal.dumps((header, pickle.dumps(stack, protocol=pickle.HIGHEST_PROTOCOL)))
         write_bytes_atomic(path, data)

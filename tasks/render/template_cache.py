@@ -48,6 +48,16 @@ def template_for(source: str, cache_dir: Path | None, env: jinja2.Environment, e
     return template
 
 
+def used_keys() -> set[str]:
+    """The keys of the templates this process compiled or read (a render's, for its memo)."""
+    return set(_MEMORY)
+
+
+def unused_files(cache_dir: Path, keep: set[str]) -> list[Path]:
+    """The compiled templates under ``cache_dir`` whose key is not in ``keep`` (for purge)."""
+    return [path for path in sorted(cache_dir.glob("??/*.marshal")) if path.name[:-len(".marshal")] not in keep]
+
+
 def _path(cache_dir: Path, key: str) -> Path:
     return cache_dir / key[:2] / f"{key}.marshal"
 
