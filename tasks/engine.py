@@ -78,9 +78,8 @@ class Engine:
         return self._stacks[platform]
 
     def rendered_settings(self) -> tuple[Settings, ...]:
-        """The settings of every platform this run builds for, the target's first."""
-        platforms = dict.fromkeys([self.target, *(platform for _name, platform in self.plan.nodes)])
-        return tuple(self.settings_for(p) for p in platforms)
+        """The settings of every platform this run has rendered the stack for, the target's first."""
+        return tuple(self.settings_for(p) for p in dict.fromkeys([self.target, *self._stacks]))
 
     @property
     def stack(self) -> Stack:
