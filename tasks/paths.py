@@ -28,6 +28,7 @@ Nothing else builds cache paths by hand: stages ask a ``Layout`` for them.
       test/<target>/<name>/   test prefixes and work
       tmp/                    staging for atomic writes (same filesystem as the results)
       tmp/publish/            packages being written (emptied by every run that takes the lock)
+      tmp/purge/              what `doit purge` removes, moved here first (tasks/purge.py)
 """
 from __future__ import annotations
 
@@ -129,6 +130,11 @@ class Layout:
     def publishing(self) -> Path:
         """Packages being written, renamed into the channel when complete (emptied per run)."""
         return self.tmp / "publish"
+
+    @property
+    def purging(self) -> Path:
+        """Where `doit purge` moves what it removes, before deleting it."""
+        return self.tmp / "purge"
 
     @property
     def core_claims(self) -> Path:

@@ -57,11 +57,24 @@ def purge_cache(jobs: Sequence[tuple[Any, Any, Any]], stack: Stack, settings: Se
     layout = Layout.of(settings[0])
     removals = unused_entries(jobs, stack, layout, settings)
     sizes = freed_bytes([r.paths for r in removals])
-    for removal in removals:
-        for path in removal.paths:
-            remove_tree(path)
+    _remove(layout.purging, [path for removal in removals for path in removal.paths])
     print(purge_report(removals, sizes, layout.cache))
     return None
+
+
+def _remove(trash: Path, paths: list[Path]) -> None:
+    """Each entry leaves its place at once (a rename into the cache's own temporary room),
+    then the room is emptied: an interrupted purge never leaves half an unpacked package
+    or half a tree where a later run would look."""
+    remove_tree(trash)                  # what an interrupted purge left
+    trash.mkdir(parents=True)
+    for number, path in enumerate(paths):
+        if path.exists() or path.is_symlink():
+            try:
+                os.replace(path, trash / str(number))
+            except OSError:             # a folder linked to another filesystem: removed in place
+                remove_tree(path)
+    remove_tree(trash)
 
 
 def unused_entries(jobs: Sequence[tuple[Any, Any, Any]], stack: Stack, layout: Layout,
