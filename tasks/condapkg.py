@@ -53,6 +53,12 @@ def parse_archive_name(file_name: str) -> ArchiveName | None:
     return None
 
 
+def package_archives(folder: Path) -> list[Path]:
+    """The conda packages in a folder (none if it is missing), by name."""
+    from .paths import entries
+    return [p for p in entries(folder) if parse_archive_name(p.name) is not None]
+
+
 def remove_older_builds(channel_dir: Path, name: str, keep: str) -> None:
     """Other files of package ``name`` in a channel subdir than ``keep``: older builds of a
     recipe would compete with the new one in the solver."""

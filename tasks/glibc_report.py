@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import package_archives
+from .condapkg import package_archives
 from .relocate.elf import ELF_MAGIC, GlibcFloor, describe, parse, version_key
 
 

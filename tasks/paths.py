@@ -107,14 +107,14 @@ class Layout:
 
     def downloaded(self) -> list[str]:
         """The sha256 of every archive in the download cache."""
-        return sorted(e.name for e in _entries(self.downloads) if _is_sha256(e.name) and e.is_file())
+        return sorted(e.name for e in entries(self.downloads) if _is_sha256(e.name) and e.is_file())
 
     def download_aliases(self) -> list[tuple[Path, str]]:
         """Every index entry (md5, sha1 or URL key) with the sha256 it names."""
         found = []
-        for kind in _entries(self.downloads):
+        for kind in entries(self.downloads):
             if kind.is_dir():
-                for entry in _entries(kind):
+                for entry in entries(kind):
                     try:
                         found.append((entry, entry.read_text().strip()))
                     except OSError:
@@ -262,28 +262,24 @@ class Layout:
     def recipe_entries(self) -> list[tuple[str, Path]]:
         """(recipe name, path) of every entry of one recipe, for every platform: work trees,
         stamps, logs, rendered recipes, host prefixes and test folders (not @stack's)."""
-        found = [(e.name, e) for folder in ("work", "stamps", "logs") for e in _entries(self.cache / folder)
+        found = [(e.name, e) for folder in ("work", "stamps", "logs") for e in entries(self.cache / folder)
                  if e.is_dir() and not e.name.startswith("@")]
-        found += [(e.name[:-len(".yaml")], e) for e in _entries(self.cache / "rendered") if e.name.endswith(".yaml")]
-        found += [(e.name, e) for folder in ("prefix", "test") for platform in _entries(self.cache / folder)
-                  for e in _entries(platform)]
+        found += [(e.name[:-len(".yaml")], e) for e in entries(self.cache / "rendered") if e.name.endswith(".yaml")]
+        found += [(e.name, e) for folder in ("prefix", "test") for platform in entries(self.cache / folder)
+                  for e in entries(platform)]
         return found
 
     def stack_memos(self) -> list[Path]:
         """Every rendered-stack memo in the cache (one per settings a run had)."""
-        return [e for e in _entries(self.stack_memos_dir) if e.name.endswith(".memo")]
+        return [e for e in entries(self.stack_memos_dir) if e.name.endswith(".memo")]
 
     def channel_packages(self) -> list[Path]:
         """Every package archive in the channel, of every subdir."""
-        return [p for subdir in _entries(self.channel) for p in package_archives(subdir)]
+        from .condapkg import package_archives
+        return [p for subdir in entries(self.channel) for p in package_archives(subdir)]
 
 
-def package_archives(folder: Path) -> list[Path]:
-    """The conda packages (.conda, .tar.bz2) in a folder, by name."""
-    return [p for p in _entries(folder) if p.name.endswith((".conda", ".tar.bz2"))]
-
-
-def _entries(folder: Path) -> list[Path]:
+def entries(folder: Path) -> list[Path]:
     """A folder's entries, none if it is missing (a cache fills in as stages run)."""
     try:
         return sorted(folder.iterdir())

@@ -47,9 +47,10 @@ class Removal:
     paths: tuple[Path, ...]
 
 
-def purge_cache(jobs: Sequence[tuple[Any, Any, Any]], stack: Stack, settings: Sequence[Settings]) -> TaskFailed | None:
-    """doit action of `doit purge`: remove, then say what and how much. ``settings`` are
-    the run's, per platform it renders for (the target's first)."""
+def purge_cache(jobs: Sequence[tuple[Any, Any, Any]], stack: Stack, settings: Sequence[Settings],
+                dry_run: bool = False) -> TaskFailed | None:
+    """doit action of `doit purge`: remove, then say what and how much (``dry_run``: only
+    say). ``settings`` are the run's, per platform it renders for (the target's first)."""
     if stack.problems:
         return TaskFailed(f"purge needs every recipe to render, and {len(stack.problems)} problem(s) are "
                           "reported above: a broken recipe's entries would be taken for a removed "
@@ -57,8 +58,9 @@ def purge_cache(jobs: Sequence[tuple[Any, Any, Any]], stack: Stack, settings: Se
     layout = Layout.of(settings[0])
     removals = unused_entries(jobs, stack, layout, settings)
     sizes = freed_bytes([r.paths for r in removals])
-    _remove(layout.purging, [path for removal in removals for path in removal.paths])
-    print(purge_report(removals, sizes, layout.cache))
+    if not dry_run:
+        _remove(layout.purging, [path for removal in removals for path in removal.paths])
+    print(purge_report(removals, sizes, layout.cache, dry_run))
     return None
 
 
@@ -133,10 +135,12 @@ def _archive_name(layout: Layout, sha256: str) -> str:
 def _unpacked_not_in_channel(layout: Layout) -> Removal:
     """py-rattler's unpacked packages (``<name>-<version>-<build>`` and its ``.lock``) whose
     package the channel no longer holds: older builds, replaced as the stack was rebuilt."""
-    in_channel = {p.name.removesuffix(".conda").removesuffix(".tar.bz2") for p in layout.channel_packages()}
+    from .condapkg import parse_archive_name
+    in_channel = {parsed.stem for p in layout.channel_packages() if (parsed := parse_archive_name(p.name))}
     stale = []
     for entry in sorted(layout.package_cache.glob("*")):
-        stem = entry.name.removesuffix(".lock").removesuffix(".conda").removesuffix(".tar.bz2")
+        name = entry.name.removesuffix(".lock")
+        stem = parsed.stem if (parsed := parse_archive_name(name)) else name
         if not entry.name.startswith(".") and stem not in in_channel:
             stale.append(entry)
     unpacked = sum(1 for e in stale if e.is_dir())
@@ -185,11 +189,13 @@ def _files(path: Path) -> list[str]:
     return [os.path.join(folder, name) for folder, _dirs, files in os.walk(path) for name in files]
 
 
-def purge_report(removals: list[Removal], sizes: list[int], cache: Path) -> str:
+def purge_report(removals: list[Removal], sizes: list[int], cache: Path, dry_run: bool = False) -> str:
     if not removals:
         return (f"condoit: purge: nothing to take out of {cache}; it holds the current stages' results, "
                 "the channel and the caches they use (`doit clean` drops stage results)")
-    lines = [f"condoit: purge took {size_text(sum(sizes))} out of {cache}:"]
+    took = "would take" if dry_run else "took"
+    lines = [f"condoit: purge {took} {size_text(sum(sizes))} out of {cache}"
+             + (" (dry_run: nothing was removed):" if dry_run else ":")]
     lines += [f"  {size_text(size):>10}  {removal.what}" for removal, size in zip(removals, sizes)]
     lines.append("kept: the current stages' results, the channel, ccache (`doit clean` drops stage results)")
     return "\n".join(lines)

@@ -52,7 +52,7 @@ def engine_from_doit(argv: list[str]) -> "Engine":
     from .engine import Engine
     overrides = {k: v for k in VARIABLES if (v := get_var(k, None)) is not None}
     try:
-        unknown = unknown_variables(argv, also=("verbose_skips",))
+        unknown = unknown_variables(argv, also=("verbose_skips", "dry_run"))
         if unknown:
             raise CondoitError(unknown)
         settings = load_settings(overrides)
@@ -297,9 +297,11 @@ PURGE_DOC = ("take out of the cache what the stack no longer uses (removed recip
 
 
 def purge_task(engine: "Engine", jobs: list[tuple[Stage, Ref, Context]]) -> dict[str, Any]:
-    """``purge``: not part of a build; it runs under the cache lock like one."""
+    """``purge``: not part of a build; it runs under the cache lock like one. ``dry_run=1``
+    says what it would remove and removes nothing."""
+    dry_run = str(get_var("dry_run", "0")).lower() not in ("0", "", "no", "false")
     return {"basename": "purge", "doc": PURGE_DOC, "uptodate": [False], "verbosity": 2,
-            "actions": [(purge_cache, [jobs, engine.stack, engine.rendered_settings()])]}
+            "actions": [(purge_cache, [jobs, engine.stack, engine.rendered_settings(), dry_run])]}
 
 
 # The actions of explain, report, status and purge, which load their modules only when they run

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from doit_runner import run_doit, text_recipe, write_recipe
 from sources_helpers import http_server, sha256, tar_bytes  # noqa: F401
+from tasks.condapkg import parse_archive_name
 from tasks.paths import Layout
 
 TARGET = "linux-aarch64"
@@ -58,9 +59,15 @@ def test_purge_takes_what_the_stack_left_behind_and_nothing_a_build_reuses(stack
     assert "build:later_skipped" not in again.output, again.output
     assert layout.download(sha256(old)).is_file()           # what purge is for: nothing removed it
 
+    looked = run_doit(recipes, cache, "purge", dry_run="1")
+    assert looked.returncode == 0, looked.output
+    assert "purge would take" in looked.stdout and "(dry_run: nothing was removed)" in looked.stdout, looked.stdout
+    assert entries(cache, "gone") and layout.download(sha256(old)).is_file()
+
     purge = run_doit(recipes, cache, "purge")
     assert purge.returncode == 0, purge.output
     assert "Traceback" not in purge.output, purge.output
+    assert looked.stdout.replace("would take", "took").replace(" (dry_run: nothing was removed)", "") == purge.stdout
     assert "of 1 recipe no longer in the stack: gone" in purge.stdout, purge.stdout
     assert "1 download no recipe uses: x-1.0.tar.gz" in purge.stdout, purge.stdout
     assert "1 unpacked package not in the channel" in purge.stdout, purge.stdout
@@ -71,7 +78,7 @@ def test_purge_takes_what_the_stack_left_behind_and_nothing_a_build_reuses(stack
     assert entries(cache, "a") and entries(cache, "x")
     assert not layout.download(sha256(old)).exists() and not layout.download_meta(sha256(old)).exists()
     assert layout.download(sha256(new)).is_file()
-    in_channel = {p.name.removesuffix(".conda").removesuffix(".tar.bz2") for p in layout.channel_packages()}
+    in_channel = {parse_archive_name(p.name).stem for p in layout.channel_packages()}
     unpacked = {p.name for p in layout.package_cache.iterdir() if p.is_dir()}
     assert unpacked and unpacked <= in_channel, (unpacked, in_channel)
 
