@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .fsutil import sha256_file
+from .paths import entries
 
 # The file name endings of conda packages, in the order clients prefer them.
 ARCHIVE_SUFFIXES = (".conda", ".tar.bz2")
@@ -55,8 +56,12 @@ def parse_archive_name(file_name: str) -> ArchiveName | None:
 
 def package_archives(folder: Path) -> list[Path]:
     """The conda packages in a folder (none if it is missing), by name."""
-    from .paths import entries
     return [p for p in entries(folder) if parse_archive_name(p.name) is not None]
+
+
+def channel_packages(channel: Path) -> list[Path]:
+    """Every package in a channel, of every subdir."""
+    return [p for subdir in entries(channel) for p in package_archives(subdir)]
 
 
 def remove_older_builds(channel_dir: Path, name: str, keep: str) -> None:

@@ -273,11 +273,6 @@ class Layout:
         """Every rendered-stack memo in the cache (one per settings a run had)."""
         return [e for e in entries(self.stack_memos_dir) if e.name.endswith(".memo")]
 
-    def channel_packages(self) -> list[Path]:
-        """Every package archive in the channel, of every subdir."""
-        from .condapkg import package_archives
-        return [p for subdir in entries(self.channel) for p in package_archives(subdir)]
-
 
 def entries(folder: Path) -> list[Path]:
     """A folder's entries, none if it is missing (a cache fills in as stages run)."""

@@ -135,8 +135,8 @@ def _archive_name(layout: Layout, sha256: str) -> str:
 def _unpacked_not_in_channel(layout: Layout) -> Removal:
     """py-rattler's unpacked packages (``<name>-<version>-<build>`` and its ``.lock``) whose
     package the channel no longer holds: older builds, replaced as the stack was rebuilt."""
-    from .condapkg import parse_archive_name
-    in_channel = {parsed.stem for p in layout.channel_packages() if (parsed := parse_archive_name(p.name))}
+    from .condapkg import channel_packages, parse_archive_name
+    in_channel = {parsed.stem for p in channel_packages(layout.channel) if (parsed := parse_archive_name(p.name))}
     stale = []
     for entry in sorted(layout.package_cache.glob("*")):
         name = entry.name.removesuffix(".lock")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from doit_runner import run_doit, text_recipe, write_recipe
 from sources_helpers import http_server, sha256, tar_bytes  # noqa: F401
-from tasks.condapkg import parse_archive_name
+from tasks.condapkg import channel_packages, parse_archive_name
 from tasks.paths import Layout
 
 TARGET = "linux-aarch64"
@@ -78,7 +78,7 @@ def test_purge_takes_what_the_stack_left_behind_and_nothing_a_build_reuses(stack
     assert entries(cache, "a") and entries(cache, "x")
     assert not layout.download(sha256(old)).exists() and not layout.download_meta(sha256(old)).exists()
     assert layout.download(sha256(new)).is_file()
-    in_channel = {parse_archive_name(p.name).stem for p in layout.channel_packages()}
+    in_channel = {parse_archive_name(p.name).stem for p in channel_packages(layout.channel)}
     unpacked = {p.name for p in layout.package_cache.iterdir() if p.is_dir()}
     assert unpacked and unpacked <= in_channel, (unpacked, in_channel)
 
